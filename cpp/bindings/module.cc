@@ -1,0 +1,593 @@
+// The only file that knows Python: converts plan dicts, Arrow C Data capsules and row
+// dicts into core calls, and core Status values into featureplat.errors exceptions.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+// After pybind11, which brings in Python.h.
+#include <datetime.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "featureplat/executor.h"
+#include "featureplat/plan.h"
+#include "featureplat/registry.h"
+#include "featureplat/scalar_fns.h"
+
+namespace py = pybind11;
+using namespace featureplat;
+
+namespace {
+
+py::object errors_module() {
+  static py::object mod = py::module_::import("featureplat.errors");
+  return mod;
+}
+
+[[noreturn]] void raise(const char* type, const std::string& msg, int64_t index = -1) {
+  py::object cls = errors_module().attr(type);
+  py::object exc = cls(msg);
+  exc.attr("index") = index < 0 ? py::object(py::none()) : py::object(py::int_(index));
+  PyErr_SetObject(cls.ptr(), exc.ptr());
+  throw py::error_already_set();
+}
+
+[[noreturn]] void raise_status(const Status& st) {
+  switch (st.code()) {
+    case ErrorCode::kPlanError: raise("PlanError", st.message(), st.index());
+    case ErrorCode::kTypeError: raise("FeatureTypeError", st.message(), st.index());
+    default: raise("InputError", st.message(), st.index());
+  }
+}
+
+void check(const Status& st) {
+  if (!st.ok()) raise_status(st);
+}
+
+// ---- plan dict <-> PlanSpec --------------------------------------------------------
+
+py::dict as_dict(py::handle h, const std::string& where) {
+  if (!py::isinstance<py::dict>(h)) raise("PlanError", where + " must be an object");
+  return py::reinterpret_borrow<py::dict>(h);
+}
+
+py::handle get(const py::dict& d, const char* key, const std::string& where) {
+  PyObject* v = PyDict_GetItemString(d.ptr(), key);
+  if (!v) raise("PlanError", where + " is missing '" + key + "'");
+  return v;
+}
+
+std::string get_str(const py::dict& d, const char* key, const std::string& where) {
+  py::handle v = get(d, key, where);
+  if (!PyUnicode_Check(v.ptr())) raise("PlanError", where + "." + key + " must be a string");
+  return v.cast<std::string>();
+}
+
+int64_t as_int64(py::handle v, const std::string& where) {
+  if (!PyLong_Check(v.ptr()) || PyBool_Check(v.ptr())) raise("PlanError", where + " must be an integer");
+  int overflow = 0;
+  long long x = PyLong_AsLongLongAndOverflow(v.ptr(), &overflow);
+  if (overflow) raise("PlanError", where + " does not fit int64");
+  return x;
+}
+
+DType as_dtype(const std::string& name, const std::string& where) {
+  DType t;
+  if (!dtype_from_name(name, &t)) raise("PlanError", where + ": unknown dtype '" + name + "'");
+  return t;
+}
+
+Scalar to_scalar(py::handle h, const std::string& where) {
+  py::dict d = as_dict(h, where);
+  Scalar s;
+  s.type = as_dtype(get_str(d, "dtype", where), where);
+  py::handle v = get(d, "value", where);
+  if (v.is_none()) {
+    s.is_null = true;
+    return s;
+  }
+  s.is_null = false;
+  switch (s.type) {
+    case DType::kBool:
+      if (!PyBool_Check(v.ptr())) raise("PlanError", where + ": bool value expected");
+      s.b = v.ptr() == Py_True;
+      break;
+    case DType::kInt64:
+    case DType::kTimestamp: s.i = as_int64(v, where + ".value"); break;
+    case DType::kFloat64:
+    case DType::kFloat32:
+      if (!PyFloat_Check(v.ptr())) raise("PlanError", where + ": float value expected");
+      s.f = PyFloat_AsDouble(v.ptr());
+      break;
+    case DType::kString:
+      if (!PyUnicode_Check(v.ptr())) raise("PlanError", where + ": string value expected");
+      s.s = v.cast<std::string>();
+      break;
+    case DType::kNull: raise("PlanError", where + ": a null-typed constant must have value null");
+  }
+  return s;
+}
+
+py::dict from_scalar(const Scalar& s) {
+  py::dict d;
+  d["dtype"] = dtype_name(s.type);
+  if (s.is_null) {
+    d["value"] = py::none();
+    return d;
+  }
+  switch (s.type) {
+    case DType::kBool: d["value"] = py::bool_(s.b); break;
+    case DType::kFloat64:
+    case DType::kFloat32: d["value"] = py::float_(s.f); break;
+    case DType::kString: d["value"] = py::str(s.s); break;
+    default: d["value"] = py::int_(s.i); break;
+  }
+  return d;
+}
+
+PlanSpec to_spec(py::handle h) {
+  py::dict d = as_dict(h, "plan");
+  PlanSpec spec;
+  py::handle inputs = get(d, "inputs", "plan");
+  py::handle steps = get(d, "steps", "plan");
+  py::handle outputs = get(d, "outputs", "plan");
+  if (!py::isinstance<py::list>(inputs) || !py::isinstance<py::list>(steps) || !py::isinstance<py::list>(outputs)) {
+    raise("PlanError", "plan inputs, steps and outputs must be lists");
+  }
+  int i = 0;
+  for (py::handle in : inputs) {
+    std::string w = "inputs[" + std::to_string(i++) + "]";
+    py::dict di = as_dict(in, w);
+    spec.inputs.push_back({get_str(di, "name", w), as_dtype(get_str(di, "dtype", w), w)});
+  }
+  i = 0;
+  for (py::handle st : steps) {
+    std::string w = "steps[" + std::to_string(i++) + "]";
+    py::dict ds = as_dict(st, w);
+    PlanStep ps;
+    ps.op = get_str(ds, "op", w);
+    py::handle args = get(ds, "args", w);
+    if (!py::isinstance<py::list>(args)) raise("PlanError", w + ".args must be a list");
+    for (py::handle a : args) {
+      int64_t v = as_int64(a, w + ".args");
+      if (v < 0 || v > std::numeric_limits<int32_t>::max()) raise("PlanError", w + ": argument id out of range", i - 1);
+      ps.args.push_back(static_cast<int32_t>(v));
+    }
+    py::dict params = as_dict(get(ds, "params", w), w + ".params");
+    for (auto kv : params) {
+      if (!PyUnicode_Check(kv.first.ptr())) raise("PlanError", w + ": parameter names must be strings");
+      std::string name = kv.first.cast<std::string>();
+      std::string pw = w + ".params." + name;
+      Param p;
+      if (py::isinstance<py::list>(kv.second)) {
+        p.is_list = true;
+        int k = 0;
+        for (py::handle e : kv.second) p.values.push_back(to_scalar(e, pw + "[" + std::to_string(k++) + "]"));
+      } else {
+        p.values.push_back(to_scalar(kv.second, pw));
+      }
+      ps.params.emplace(name, std::move(p));
+    }
+    PyObject* dt = PyDict_GetItemString(ds.ptr(), "dtype");
+    if (dt && dt != Py_None) {
+      if (!PyUnicode_Check(dt)) raise("PlanError", w + ".dtype must be a string");
+      ps.dtype = as_dtype(py::str(dt).cast<std::string>(), w);
+    }
+    spec.steps.push_back(std::move(ps));
+  }
+  i = 0;
+  for (py::handle o : outputs) {
+    std::string w = "outputs[" + std::to_string(i++) + "]";
+    py::dict dout = as_dict(o, w);
+    int64_t step = as_int64(get(dout, "step", w), w + ".step");
+    if (step < 0 || step > std::numeric_limits<int32_t>::max()) raise("PlanError", w + ": step out of range");
+    spec.outputs.push_back({get_str(dout, "name", w), static_cast<int32_t>(step)});
+  }
+  return spec;
+}
+
+py::dict from_spec(const PlanSpec& spec) {
+  py::list inputs, steps, outputs;
+  for (const PlanInput& in : spec.inputs) {
+    py::dict d;
+    d["name"] = in.name;
+    d["dtype"] = dtype_name(in.declared);
+    inputs.append(d);
+  }
+  for (const PlanStep& st : spec.steps) {
+    py::dict d;
+    d["op"] = st.op;
+    py::list args;
+    for (int32_t a : st.args) args.append(a);
+    d["args"] = args;
+    py::dict params;
+    for (const auto& kv : st.params) {
+      if (kv.second.is_list) {
+        py::list l;
+        for (const Scalar& s : kv.second.values) l.append(from_scalar(s));
+        params[py::str(kv.first)] = l;
+      } else {
+        params[py::str(kv.first)] = from_scalar(kv.second.values[0]);
+      }
+    }
+    d["params"] = params;
+    d["dtype"] = dtype_name(st.dtype);
+    steps.append(d);
+  }
+  for (const PlanOutput& o : spec.outputs) {
+    py::dict d;
+    d["name"] = o.name;
+    d["step"] = o.step;
+    outputs.append(d);
+  }
+  py::dict out;
+  out["inputs"] = inputs;
+  out["steps"] = steps;
+  out["outputs"] = outputs;
+  return out;
+}
+
+// ---- numpy views of vectors the core produced --------------------------------------
+
+template <typename T>
+py::array take(std::vector<T>&& v) {
+  auto* holder = new std::vector<T>(std::move(v));
+  py::capsule owner(holder, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+  return py::array_t<T>({static_cast<py::ssize_t>(holder->size())}, {sizeof(T)}, holder->data(), owner);
+}
+
+std::vector<uint8_t> pack_bits(const uint8_t* bytes, int64_t n) {
+  std::vector<uint8_t> bits((n + 7) / 8, 0);
+  for (int64_t i = 0; i < n; ++i) bits[i >> 3] |= static_cast<uint8_t>((bytes[i] & 1) << (i & 7));
+  return bits;
+}
+
+// ---- batches -------------------------------------------------------------------------
+
+std::vector<BatchInput> to_batches(const py::list& batches, size_t ninputs) {
+  std::vector<BatchInput> out;
+  for (py::handle b : batches) {
+    py::tuple t = py::reinterpret_borrow<py::tuple>(b);  // (length, [(schema_capsule, array_capsule)...])
+    BatchInput bi;
+    bi.length = t[0].cast<int64_t>();
+    py::list cols = t[1].cast<py::list>();
+    if (cols.size() != ninputs) raise("InputError", "internal: batch column count mismatch");
+    for (py::handle c : cols) {
+      py::tuple pair = py::reinterpret_borrow<py::tuple>(c);
+      auto* schema = static_cast<const ArrowSchema*>(PyCapsule_GetPointer(pair[0].ptr(), "arrow_schema"));
+      if (!schema) throw py::error_already_set();
+      auto* array = static_cast<const ArrowArray*>(PyCapsule_GetPointer(pair[1].ptr(), "arrow_array"));
+      if (!array) throw py::error_already_set();
+      bi.schemas.push_back(schema);
+      bi.arrays.push_back(array);
+    }
+    out.push_back(std::move(bi));
+  }
+  return out;
+}
+
+// ---- rows ----------------------------------------------------------------------------
+
+int64_t datetime_micros(PyObject* v, const std::string& name) {
+  py::handle h(v);
+  py::object dt = py::reinterpret_borrow<py::object>(v);
+  if (PyDateTime_Check(v)) {
+    py::object tz = dt.attr("tzinfo");
+    if (!tz.is_none()) {
+      py::object off = dt.attr("utcoffset")();
+      if (!off.is_none()) {
+        // Subtract the offset in microseconds (timedelta fields are normalised).
+        int64_t off_us = (int64_t{PyDateTime_DELTA_GET_DAYS(off.ptr())} * 86400 +
+                          PyDateTime_DELTA_GET_SECONDS(off.ptr())) * 1000000 +
+                         PyDateTime_DELTA_GET_MICROSECONDS(off.ptr());
+        int64_t days = scalar::days_from_civil(PyDateTime_GET_YEAR(v), PyDateTime_GET_MONTH(v), PyDateTime_GET_DAY(v));
+        int64_t local = ((days * 24 + PyDateTime_DATE_GET_HOUR(v)) * 60 + PyDateTime_DATE_GET_MINUTE(v)) * 60 +
+                        PyDateTime_DATE_GET_SECOND(v);
+        return local * 1000000 + PyDateTime_DATE_GET_MICROSECOND(v) - off_us;
+      }
+    }
+    int64_t days = scalar::days_from_civil(PyDateTime_GET_YEAR(v), PyDateTime_GET_MONTH(v), PyDateTime_GET_DAY(v));
+    int64_t secs = ((days * 24 + PyDateTime_DATE_GET_HOUR(v)) * 60 + PyDateTime_DATE_GET_MINUTE(v)) * 60 +
+                   PyDateTime_DATE_GET_SECOND(v);
+    return secs * 1000000 + PyDateTime_DATE_GET_MICROSECOND(v);
+  }
+  raise("InputError", "input '" + name + "': not a datetime");
+}
+
+SourceValue to_source(PyObject* v, const std::string& name) {
+  SourceValue s;
+  if (v == Py_None) return s;
+  if (PyBool_Check(v)) {
+    s.kind = SourceKind::kBool;
+    s.b = v == Py_True;
+    return s;
+  }
+  if (PyFloat_Check(v)) {
+    s.kind = SourceKind::kFloat64;
+    s.f = PyFloat_AS_DOUBLE(v);
+    return s;
+  }
+  if (PyLong_Check(v)) {
+    int overflow = 0;
+    long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (!overflow) {
+      s.kind = SourceKind::kInt64;
+      s.i = x;
+      return s;
+    }
+    unsigned long long u = PyLong_AsUnsignedLongLong(v);
+    if (PyErr_Occurred()) {
+      PyErr_Clear();
+      raise("InputError", "input '" + name + "': integer " + py::str(v).cast<std::string>() + " does not fit 64 bits");
+    }
+    s.kind = SourceKind::kUInt64;
+    s.u = u;
+    return s;
+  }
+  if (PyUnicode_Check(v)) {
+    Py_ssize_t len = 0;
+    const char* p = PyUnicode_AsUTF8AndSize(v, &len);
+    if (!p) throw py::error_already_set();
+    if (len > std::numeric_limits<uint32_t>::max()) raise("InputError", "input '" + name + "': string too long");
+    s.kind = SourceKind::kString;
+    s.s = StrView{p, static_cast<uint32_t>(len)};
+    return s;
+  }
+  if (PyDateTime_Check(v)) {
+    s.kind = SourceKind::kTimestamp;
+    s.i = datetime_micros(v, name);
+    return s;
+  }
+  // numpy scalars and other number-likes.
+  py::handle h(v);
+  py::object np = py::module_::import("numpy");
+  if (py::isinstance(h, np.attr("bool_"))) {
+    s.kind = SourceKind::kBool;
+    s.b = py::bool_(h.attr("item")()).cast<bool>();
+    return s;
+  }
+  if (py::isinstance(h, np.attr("datetime64"))) {
+    py::object unit_info = np.attr("datetime_data")(h.attr("dtype"));
+    std::string unit = unit_info[py::int_(0)].cast<std::string>();
+    int64_t raw = h.attr("astype")("int64").attr("item")().cast<int64_t>();
+    if (raw == std::numeric_limits<int64_t>::min()) return s;  // NaT
+    char u = unit == "s" ? 's' : unit == "ms" ? 'm' : unit == "us" ? 'u' : unit == "ns" ? 'n' : '?';
+    if (u == '?') raise("InputError", "input '" + name + "': datetime64 unit '" + unit + "' is not supported");
+    s.kind = SourceKind::kTimestamp;
+    if (!timestamp_to_micros(raw, u, &s.i)) raise("InputError", "input '" + name + "': timestamp out of range");
+    return s;
+  }
+  if (py::isinstance(h, np.attr("integer"))) return to_source(h.attr("item")().ptr(), name);
+  if (py::isinstance(h, np.attr("floating"))) {
+    s.kind = py::isinstance(h, np.attr("float32")) ? SourceKind::kFloat32 : SourceKind::kFloat64;
+    s.f = h.attr("item")().cast<double>();
+    return s;
+  }
+  raise("InputError", "input '" + name + "': unsupported value of type " +
+                          py::str(py::type::handle_of(h).attr("__name__")).cast<std::string>());
+}
+
+class PyProgram {
+ public:
+  explicit PyProgram(py::handle plan) {
+    PlanSpec spec = to_spec(plan);
+    Result<std::shared_ptr<Program>> r = Program::Make(spec);
+    if (!r.ok()) raise_status(r.status());
+    program_ = r.value();
+    runner_ = std::make_unique<RowRunner>(program_);
+    for (const PlanInput& in : program_->plan().inputs) input_keys_.push_back(py::str(in.name));
+    for (const PlanOutput& o : program_->plan().outputs) {
+      output_keys_.push_back(py::str(o.name));
+      DType t = program_->plan().steps[o.step].out;
+      output_types_.push_back(t);
+      if (t == DType::kString || t == DType::kTimestamp) numeric_ = false;
+    }
+  }
+
+  py::list transform(const py::list& batches, int threads) {
+    std::vector<BatchInput> bs = to_batches(batches, program_->plan().inputs.size());
+    std::vector<OutputColumn> cols;
+    Status st;
+    {
+      py::gil_scoped_release release;
+      st = program_->transform(bs, threads, &cols);
+    }
+    check(st);
+    py::list out;
+    for (OutputColumn& c : cols) {
+      int64_t n = static_cast<int64_t>(c.valid.size());
+      py::object validity = c.null_count ? py::object(take(pack_bits(c.valid.data(), n))) : py::object(py::none());
+      py::object data, offsets = py::none(), chars = py::none();
+      if (c.type == DType::kBool) data = take(pack_bits(c.data.data(), n));
+      else if (c.type == DType::kString) {
+        offsets = take(std::move(c.offsets));
+        chars = take(std::move(c.chars));
+        data = py::none();
+      } else {
+        data = take(std::move(c.data));
+      }
+      out.append(py::make_tuple(dtype_name(c.type), n, c.null_count, validity, data, offsets, chars));
+    }
+    return out;
+  }
+
+  py::array_t<double> transform_matrix(const py::list& batches, int threads) {
+    std::vector<BatchInput> bs = to_batches(batches, program_->plan().inputs.size());
+    int64_t total = 0;
+    for (const auto& b : bs) total += b.length;
+    size_t no = program_->plan().outputs.size();
+    py::array_t<double> out({static_cast<py::ssize_t>(total), static_cast<py::ssize_t>(no)});
+    double* ptr = out.mutable_data();
+    Status st;
+    {
+      py::gil_scoped_release release;
+      st = program_->transform_matrix(bs, threads, ptr);
+    }
+    check(st);
+    return out;
+  }
+
+  void load_row(const py::dict& row) {
+    for (size_t i = 0; i < input_keys_.size(); ++i) {
+      PyObject* v = PyDict_GetItemWithError(row.ptr(), input_keys_[i].ptr());
+      if (!v) {
+        if (PyErr_Occurred()) throw py::error_already_set();
+        raise("InputError", "missing input '" + program_->plan().inputs[i].name + "'");
+      }
+      Status st = runner_->set_input(static_cast<int>(i), to_source(v, program_->plan().inputs[i].name));
+      if (!st.ok()) raise_status(st);
+    }
+    runner_->run();
+  }
+
+  py::array_t<double> row_vector(const py::dict& row) {
+    if (!numeric_) raise("InputError", "the plan has string or timestamp features; use to='dict'");
+    load_row(row);
+    size_t no = output_keys_.size();
+    py::array_t<double> out(static_cast<py::ssize_t>(no));
+    double* p = out.mutable_data();
+    for (size_t j = 0; j < no; ++j) {
+      const Slot& s = runner_->output(static_cast<int>(j));
+      if (!s.valid[0]) { p[j] = std::numeric_limits<double>::quiet_NaN(); continue; }
+      switch (s.type) {
+        case DType::kFloat64: p[j] = s.as<double>()[0]; break;
+        case DType::kInt64: p[j] = static_cast<double>(s.as<int64_t>()[0]); break;
+        default: p[j] = s.as<uint8_t>()[0] ? 1.0 : 0.0; break;
+      }
+    }
+    return out;
+  }
+
+  // raw: timestamps as int microseconds (any int64), else Python datetimes in UTC.
+  py::dict row_dict(const py::dict& row, bool raw) {
+    load_row(row);
+    py::dict out;
+    for (size_t j = 0; j < output_keys_.size(); ++j) {
+      const Slot& s = runner_->output(static_cast<int>(j));
+      py::object v;
+      if (!s.valid[0]) v = py::none();
+      else switch (s.type) {
+        case DType::kFloat64: v = py::float_(s.as<double>()[0]); break;
+        case DType::kInt64: v = py::int_(s.as<int64_t>()[0]); break;
+        case DType::kBool: v = py::bool_(s.as<uint8_t>()[0] != 0); break;
+        case DType::kString: {
+          StrView sv = s.as<StrView>()[0];
+          PyObject* u = PyUnicode_DecodeUTF8(sv.ptr, sv.len, "strict");
+          if (!u) throw py::error_already_set();
+          v = py::reinterpret_steal<py::object>(u);
+          break;
+        }
+        case DType::kTimestamp: {
+          int64_t us = s.as<int64_t>()[0];
+          if (raw) { v = py::int_(us); break; }
+          int64_t days = scalar::floor_div(us, 86400000000LL);
+          int64_t rem = us - days * 86400000000LL;
+          int64_t y; unsigned m, d;
+          scalar::civil_from_days(days, &y, &m, &d);
+          if (y < 1 || y > 9999) {
+            raise("InputError", "feature '" + py::str(output_keys_[j]).cast<std::string>() +
+                                    "': timestamp outside Python's datetime range (years 1-9999)");
+          }
+          int sec = static_cast<int>(rem / 1000000), us_part = static_cast<int>(rem % 1000000);
+          PyObject* dt = PyDateTimeAPI->DateTime_FromDateAndTime(
+              static_cast<int>(y), static_cast<int>(m), static_cast<int>(d), sec / 3600, (sec / 60) % 60, sec % 60,
+              us_part, PyDateTime_TimeZone_UTC, PyDateTimeAPI->DateTimeType);
+          if (!dt) throw py::error_already_set();
+          v = py::reinterpret_steal<py::object>(dt);
+          break;
+        }
+        default: v = py::none();
+      }
+      out[output_keys_[j]] = v;
+    }
+    return out;
+  }
+
+  py::list output_types() const {
+    py::list l;
+    for (DType t : output_types_) l.append(dtype_name(t));
+    return l;
+  }
+
+ private:
+  std::shared_ptr<Program> program_;
+  std::unique_ptr<RowRunner> runner_;  // used under the GIL only
+  std::vector<py::str> input_keys_, output_keys_;
+  std::vector<DType> output_types_;
+  bool numeric_ = true;
+};
+
+const char* param_kind_name(ParamKind k) {
+  switch (k) {
+    case ParamKind::kInt: return "int";
+    case ParamKind::kNumber: return "number";
+    case ParamKind::kString: return "string";
+    case ParamKind::kDType: return "dtype";
+    case ParamKind::kScalar: return "scalar";
+    case ParamKind::kNumberList: return "number list";
+    case ParamKind::kScalarList: return "scalar list";
+  }
+  return "?";
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  PyDateTime_IMPORT;
+  m.doc() = "featureplat compiled core";
+  m.attr("PLAN_FORMAT_VERSION") = kPlanFormatVersion;
+
+  m.def("ops", [] {
+    py::list out;
+    for (const OpDef& d : Registry::Get().ops()) {
+      py::dict e;
+      e["name"] = d.name;
+      e["family"] = d.family;
+      e["signature"] = d.signature;
+      e["doc"] = d.doc;
+      e["min_args"] = d.min_args;
+      e["max_args"] = d.max_args;
+      e["transcendental"] = d.transcendental;
+      py::list params;
+      for (const ParamSpec& p : d.params) {
+        py::dict pd;
+        pd["name"] = p.name;
+        pd["kind"] = param_kind_name(p.kind);
+        pd["required"] = p.required;
+        params.append(pd);
+      }
+      e["params"] = params;
+      out.append(e);
+    }
+    return out;
+  }, "Every registered op with its documented semantics.");
+
+  m.def("optimize", [](py::handle plan) {
+    PlanSpec spec = to_spec(plan);
+    Result<PlanSpec> r = optimize_plan(spec);
+    if (!r.ok()) raise_status(r.status());
+    return from_spec(r.value());
+  }, "Casts made explicit, constants folded, common subexpressions merged, dead steps removed.");
+
+  m.def("validate", [](py::handle plan) {
+    Result<BoundPlan> r = bind_plan(to_spec(plan));
+    if (!r.ok()) raise_status(r.status());
+  }, "Strictly binds a stored plan; raises PlanError when it does not.");
+
+  m.def("xxh64", [](py::bytes data, uint64_t seed) {
+    std::string s = data;
+    return scalar::xxh64(s.data(), s.size(), seed);
+  }, py::arg("data"), py::arg("seed") = 0);
+
+  py::class_<PyProgram>(m, "Program")
+      .def(py::init<py::handle>())
+      .def("transform", &PyProgram::transform)
+      .def("transform_matrix", &PyProgram::transform_matrix)
+      .def("row_vector", &PyProgram::row_vector)
+      .def("row_dict", &PyProgram::row_dict, py::arg("row"), py::arg("raw") = false)
+      .def("output_types", &PyProgram::output_types);
+}

@@ -1,0 +1,116 @@
+// Logical types, scalars and the chunk slot every kernel reads and writes.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace featureplat {
+
+/// Logical types of the plan. kFloat32 exists only as a declared input type: it is
+/// widened exactly to float64 when read. kNull is the type of an untyped null literal
+/// before the binder gives it the type its context needs.
+enum class DType : uint8_t {
+  kNull = 0,    ///< untyped null (binder only)
+  kBool = 1,    ///< true/false
+  kInt64 = 2,   ///< signed 64-bit integer
+  kFloat64 = 3, ///< IEEE 754 binary64
+  kString = 4,  ///< UTF-8 text
+  kTimestamp = 5, ///< microseconds since 1970-01-01T00:00:00Z, int64
+  kFloat32 = 6, ///< declared input type only, read as float64
+};
+
+/// Canonical lowercase name ("int64", "timestamp", ...).
+const char* dtype_name(DType t);
+/// Parse a canonical name; false when unknown.
+bool dtype_from_name(const std::string& name, DType* out);
+
+/// A borrowed UTF-8 string: points into Arrow buffers, plan params or a StringArena.
+struct StrView {
+  const char* ptr;  ///< first byte (never null, may point at a static empty string)
+  uint32_t len;     ///< length in bytes
+};
+
+/// A typed constant: literal values and op parameters.
+struct Scalar {
+  DType type = DType::kNull;  ///< kNull with is_null for an untyped null
+  bool is_null = true;        ///< null value of `type`
+  bool b = false;             ///< kBool payload
+  int64_t i = 0;              ///< kInt64 / kTimestamp payload
+  double f = 0.0;             ///< kFloat64 payload
+  std::string s;              ///< kString payload
+
+  static Scalar Null(DType t = DType::kNull) { Scalar x; x.type = t; return x; }
+  static Scalar Bool(bool v) { Scalar x; x.type = DType::kBool; x.is_null = false; x.b = v; return x; }
+  static Scalar Int(int64_t v) { Scalar x; x.type = DType::kInt64; x.is_null = false; x.i = v; return x; }
+  static Scalar Float(double v) { Scalar x; x.type = DType::kFloat64; x.is_null = false; x.f = v; return x; }
+  static Scalar Str(std::string v) { Scalar x; x.type = DType::kString; x.is_null = false; x.s = std::move(v); return x; }
+  static Scalar Time(int64_t v) { Scalar x; x.type = DType::kTimestamp; x.is_null = false; x.i = v; return x; }
+};
+
+/// An op parameter: one scalar or a list of scalars.
+struct Param {
+  bool is_list = false;        ///< true for list parameters (boundaries, map keys)
+  std::vector<Scalar> values;  ///< one element unless is_list
+};
+
+/// Per-chunk storage for one step's output. `valid[i]` is 1 for a present value and
+/// 0 for null; the payload of a null row is unspecified but always safe to read.
+struct Slot {
+  DType type = DType::kNull;  ///< physical type (never kFloat32 or kNull at run time)
+  uint8_t* valid = nullptr;   ///< one byte per row
+  void* data = nullptr;       ///< uint8_t (bool), int64_t, double or StrView per row
+
+  template <typename T> T* as() { return static_cast<T*>(data); }
+  template <typename T> const T* as() const { return static_cast<const T*>(data); }
+};
+
+/// Byte width of one row of a physical type inside a Slot.
+inline size_t slot_width(DType t) {
+  switch (t) {
+    case DType::kBool: return 1;
+    case DType::kString: return sizeof(StrView);
+    default: return 8;
+  }
+}
+
+/// Bump allocator for strings computed inside one chunk. Blocks never move, so views
+/// stay valid until reset().
+class StringArena {
+ public:
+  /// Returns `n` writable bytes valid until reset().
+  char* alloc(size_t n) {
+    if (n == 0) return empty_;
+    if (blocks_.empty() || used_ + n > cap_) grow(n);
+    char* p = blocks_[current_].get() + used_;
+    used_ += n;
+    return p;
+  }
+  /// Forgets all allocations but keeps the memory.
+  void reset() { current_ = 0; used_ = 0; cap_ = blocks_.empty() ? 0 : sizes_[0]; }
+
+ private:
+  void grow(size_t n) {
+    // Reuse a retained block when it is big enough, else add one.
+    while (!blocks_.empty() && current_ + 1 < blocks_.size()) {
+      ++current_;
+      used_ = 0;
+      cap_ = sizes_[current_];
+      if (n <= cap_) return;
+    }
+    size_t size = std::max<size_t>(n, 1u << 16);
+    blocks_.emplace_back(new char[size]);
+    sizes_.push_back(size);
+    current_ = blocks_.size() - 1;
+    used_ = 0;
+    cap_ = size;
+  }
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  std::vector<size_t> sizes_;
+  size_t current_ = 0, used_ = 0, cap_ = 0;
+  char empty_[1] = {0};
+};
+
+}  // namespace featureplat

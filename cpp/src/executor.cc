@@ -1,0 +1,568 @@
+// The executor. A plan runs fused over chunks of kChunk rows: every step writes a
+// chunk-sized slot that stays in cache, and only outputs are materialised. The row
+// path is the same loop with n = 1, so both paths call the same kernels on the same
+// values and agree bit for bit.
+#include "featureplat/executor.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "featureplat/scalar_fns.h"
+
+namespace featureplat {
+
+// ---- value conversion (shared by both paths) ---------------------------------------
+
+bool timestamp_to_micros(int64_t value, char unit, int64_t* out) {
+  switch (unit) {
+    case 's': return !__builtin_mul_overflow(value, int64_t{1000000}, out);
+    case 'm': return !__builtin_mul_overflow(value, int64_t{1000}, out);
+    case 'u': *out = value; return true;
+    case 'n': *out = scalar::floor_div(value, 1000); return true;
+    default: return false;
+  }
+}
+
+bool source_accepted(SourceKind kind, DType declared) {
+  switch (declared) {
+    case DType::kBool: return kind == SourceKind::kNull || kind == SourceKind::kBool;
+    case DType::kInt64:
+      return kind == SourceKind::kNull || kind == SourceKind::kInt64 || kind == SourceKind::kUInt64;
+    case DType::kFloat64:
+    case DType::kFloat32:
+      return kind == SourceKind::kNull || kind == SourceKind::kInt64 || kind == SourceKind::kUInt64 ||
+             kind == SourceKind::kFloat64 || kind == SourceKind::kFloat32;
+    case DType::kString: return kind == SourceKind::kNull || kind == SourceKind::kString;
+    case DType::kTimestamp:
+      return kind == SourceKind::kNull || kind == SourceKind::kTimestamp || kind == SourceKind::kInt64 ||
+             kind == SourceKind::kUInt64;
+    default: return false;
+  }
+}
+
+static const char* source_name(SourceKind k) {
+  switch (k) {
+    case SourceKind::kNull: return "null";
+    case SourceKind::kBool: return "bool";
+    case SourceKind::kInt64: return "integer";
+    case SourceKind::kUInt64: return "uint64";
+    case SourceKind::kFloat64: return "float64";
+    case SourceKind::kFloat32: return "float32";
+    case SourceKind::kString: return "string";
+    case SourceKind::kTimestamp: return "timestamp";
+  }
+  return "?";
+}
+
+Status convert_source(const SourceValue& v, DType declared, Slot& out, int64_t row, StringArena*) {
+  if (v.kind == SourceKind::kNull) {
+    out.valid[row] = 0;
+    if (declared == DType::kString) out.as<StrView>()[row] = StrView{"", 0};
+    else if (declared == DType::kBool) out.as<uint8_t>()[row] = 0;
+    else out.as<int64_t>()[row] = 0;
+    return Status::OK();
+  }
+  out.valid[row] = 1;
+  auto too_big = [&](const char* what) {
+    return Status(ErrorCode::kValueError,
+                  "value " + std::to_string(v.u) + " does not fit " + what, row);
+  };
+  switch (declared) {
+    case DType::kBool:
+      out.as<uint8_t>()[row] = v.b ? 1 : 0;
+      return Status::OK();
+    case DType::kInt64:
+    case DType::kTimestamp:
+      if (v.kind == SourceKind::kUInt64) {
+        if (v.u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return too_big("int64");
+        out.as<int64_t>()[row] = static_cast<int64_t>(v.u);
+      } else {
+        out.as<int64_t>()[row] = v.i;
+      }
+      return Status::OK();
+    case DType::kFloat64:
+    case DType::kFloat32: {
+      double f;
+      switch (v.kind) {
+        case SourceKind::kInt64: f = declared == DType::kFloat32 ? static_cast<double>(static_cast<float>(v.i))
+                                                                 : static_cast<double>(v.i); break;
+        case SourceKind::kUInt64: f = declared == DType::kFloat32 ? static_cast<double>(static_cast<float>(v.u))
+                                                                  : static_cast<double>(v.u); break;
+        case SourceKind::kFloat32: f = v.f; break;
+        default: f = declared == DType::kFloat32 ? static_cast<double>(static_cast<float>(v.f)) : v.f; break;
+      }
+      out.as<double>()[row] = f;
+      return Status::OK();
+    }
+    case DType::kString:
+      out.as<StrView>()[row] = v.s;
+      return Status::OK();
+    default:
+      return Status(ErrorCode::kInputError, "unsupported declared type", row);
+  }
+}
+
+// ---- Arrow column reading ------------------------------------------------------------
+
+namespace {
+
+struct ColumnReader {
+  SourceKind kind = SourceKind::kNull;
+  int width = 0;          // integer byte width
+  bool is_signed = true;  // integer signedness
+  char unit = 'u';        // timestamp unit
+  bool large = false;     // int64 string offsets
+  const uint8_t* bitmap = nullptr;
+  const uint8_t* values = nullptr;
+  const char* chars = nullptr;
+  int64_t offset = 0;
+  int64_t length = 0;
+};
+
+Status input_error(const std::string& name, const std::string& msg) {
+  return Status(ErrorCode::kInputError, "input '" + name + "': " + msg);
+}
+
+Status make_reader(const ArrowSchema* schema, const ArrowArray* array, const PlanInput& in, ColumnReader* r) {
+  if (!schema || !array || !schema->format) return input_error(in.name, "missing column");
+  if (schema->dictionary || array->dictionary) {
+    return input_error(in.name, "dictionary-encoded columns must be decoded first");
+  }
+  std::string f = schema->format;
+  r->offset = array->offset;
+  r->length = array->length;
+  int want_buffers = 2;
+  if (f == "n") { r->kind = SourceKind::kNull; want_buffers = 0; }
+  else if (f == "b") r->kind = SourceKind::kBool;
+  else if (f == "c" || f == "s" || f == "i" || f == "l") {
+    r->kind = SourceKind::kInt64;
+    r->width = f == "c" ? 1 : f == "s" ? 2 : f == "i" ? 4 : 8;
+  } else if (f == "C" || f == "S" || f == "I") {
+    r->kind = SourceKind::kInt64;
+    r->is_signed = false;
+    r->width = f == "C" ? 1 : f == "S" ? 2 : 4;
+  } else if (f == "L") { r->kind = SourceKind::kUInt64; r->is_signed = false; r->width = 8; }
+  else if (f == "f") r->kind = SourceKind::kFloat32;
+  else if (f == "g") r->kind = SourceKind::kFloat64;
+  else if (f == "u" || f == "U") { r->kind = SourceKind::kString; r->large = f == "U"; want_buffers = 3; }
+  else if (f.size() >= 4 && f.compare(0, 2, "ts") == 0 && f[3] == ':' &&
+           (f[2] == 's' || f[2] == 'm' || f[2] == 'u' || f[2] == 'n')) {
+    r->kind = SourceKind::kTimestamp;
+    r->unit = f[2];
+  } else {
+    return input_error(in.name, "unsupported Arrow type (format '" + f + "'); declared " +
+                                    dtype_name(in.declared));
+  }
+  if (!source_accepted(r->kind, in.declared)) {
+    return input_error(in.name, std::string("declared ") + dtype_name(in.declared) + " but the column holds " +
+                                    source_name(r->kind) + " values; cast it or declare the input accordingly");
+  }
+  if (array->length < 0 || array->offset < 0 || array->n_buffers < want_buffers ||
+      (want_buffers > 0 && !array->buffers)) {
+    return input_error(in.name, "malformed Arrow array");
+  }
+  if (want_buffers > 0) {
+    r->bitmap = array->null_count == 0 ? nullptr : static_cast<const uint8_t*>(array->buffers[0]);
+    r->values = static_cast<const uint8_t*>(array->buffers[1]);
+    if (want_buffers == 3) r->chars = static_cast<const char*>(array->buffers[2]);
+    if (!r->values && array->length > 0) return input_error(in.name, "Arrow array without a data buffer");
+  }
+  return Status::OK();
+}
+
+inline bool bit(const uint8_t* bm, int64_t i) { return (bm[i >> 3] >> (i & 7)) & 1; }
+
+SourceValue read_value(const ColumnReader& r, int64_t i) {  // i: absolute index incl. offset
+  SourceValue v;
+  if (r.kind == SourceKind::kNull || (r.bitmap && !bit(r.bitmap, i))) return v;
+  v.kind = r.kind;
+  switch (r.kind) {
+    case SourceKind::kBool: v.b = bit(r.values, i); break;
+    case SourceKind::kInt64:
+      switch (r.width) {
+        case 1: v.i = r.is_signed ? int64_t{reinterpret_cast<const int8_t*>(r.values)[i]} : int64_t{r.values[i]}; break;
+        case 2: {
+          if (r.is_signed) { int16_t x; std::memcpy(&x, r.values + 2 * i, 2); v.i = x; }
+          else { uint16_t x; std::memcpy(&x, r.values + 2 * i, 2); v.i = x; }
+          break;
+        }
+        case 4: {
+          if (r.is_signed) { int32_t x; std::memcpy(&x, r.values + 4 * i, 4); v.i = x; }
+          else { uint32_t x; std::memcpy(&x, r.values + 4 * i, 4); v.i = x; }
+          break;
+        }
+        default: std::memcpy(&v.i, r.values + 8 * i, 8); break;
+      }
+      break;
+    case SourceKind::kUInt64: std::memcpy(&v.u, r.values + 8 * i, 8); break;
+    case SourceKind::kFloat32: { float x; std::memcpy(&x, r.values + 4 * i, 4); v.f = x; break; }
+    case SourceKind::kFloat64: std::memcpy(&v.f, r.values + 8 * i, 8); break;
+    case SourceKind::kString: {
+      int64_t a, b;
+      if (r.large) { std::memcpy(&a, r.values + 8 * i, 8); std::memcpy(&b, r.values + 8 * (i + 1), 8); }
+      else {
+        int32_t a32, b32;
+        std::memcpy(&a32, r.values + 4 * i, 4);
+        std::memcpy(&b32, r.values + 4 * (i + 1), 4);
+        a = a32; b = b32;
+      }
+      v.s = StrView{r.chars ? r.chars + a : "", static_cast<uint32_t>(b - a)};
+      break;
+    }
+    case SourceKind::kTimestamp: std::memcpy(&v.i, r.values + 8 * i, 8); break;
+    default: break;
+  }
+  return v;
+}
+
+}  // namespace
+
+// ---- execution context ---------------------------------------------------------------
+
+class ExecContext {
+ public:
+  ExecContext(const BoundPlan& plan, int64_t cap) : plan_(plan), cap_(cap) {
+    size_t ns = plan.steps.size();
+    slots_.resize(ns);
+    own_data_.resize(ns);
+    valid_.resize(ns);
+    data_.resize(ns);
+    args_.resize(ns);
+    for (size_t i = 0; i < ns; ++i) {
+      const BoundStep& st = plan.steps[i];
+      Slot& s = slots_[i];
+      s.type = st.out;
+      valid_[i].assign(cap, 0);
+      data_[i].assign((slot_width(st.out) * cap + 7) / 8 + 1, 0);
+      s.valid = valid_[i].data();
+      s.data = data_[i].data();
+      own_data_[i] = s.data;
+      for (int32_t a : st.args) args_[i].push_back(&slots_[a]);
+      if (st.def->name == "const") fill_const(st.constant, s);
+      if (st.def->name == "input") input_steps_.push_back(static_cast<int32_t>(i));
+      else if (st.kernel) kernel_steps_.push_back(static_cast<int32_t>(i));
+    }
+    if (plan.outputs.empty()) return;
+  }
+
+  void fill_const(const Scalar& c, Slot& s) {
+    for (int64_t r = 0; r < cap_; ++r) {
+      s.valid[r] = c.is_null ? 0 : 1;
+      switch (s.type) {
+        case DType::kBool: s.as<uint8_t>()[r] = c.b; break;
+        case DType::kFloat64: s.as<double>()[r] = c.is_null ? 0.0 : c.f; break;
+        case DType::kString:
+          s.as<StrView>()[r] = StrView{c.s.data(), static_cast<uint32_t>(c.s.size())};
+          break;
+        default: s.as<int64_t>()[r] = c.is_null ? 0 : c.i; break;
+      }
+    }
+  }
+
+  // Reads rows [start, start + n) of the batch into the input slots.
+  Status load_batch(const std::vector<ColumnReader>& readers, int64_t start, int64_t n, int64_t global_row) {
+    for (int32_t sid : input_steps_) {
+      const BoundStep& st = plan_.steps[sid];
+      const PlanInput& in = plan_.inputs[st.input_index];
+      const ColumnReader& r = readers[st.input_index];
+      Slot& s = slots_[sid];
+      s.data = own_data_[sid];
+      int64_t base = r.offset + start;
+      // Identity reads are zero-copy; every other conversion goes through convert_source,
+      // the function the row path uses.
+      bool identity = (r.kind == SourceKind::kFloat64 && in.declared == DType::kFloat64) ||
+                      (r.kind == SourceKind::kInt64 && r.width == 8 && r.is_signed &&
+                       (in.declared == DType::kInt64 || in.declared == DType::kTimestamp)) ||
+                      (r.kind == SourceKind::kTimestamp && r.unit == 'u' && in.declared == DType::kTimestamp);
+      if (identity) {
+        s.data = const_cast<uint8_t*>(r.values) + 8 * base;
+        if (!r.bitmap) {
+          std::memset(s.valid, 1, n);
+        } else {
+          for (int64_t i = 0; i < n; ++i) s.valid[i] = bit(r.bitmap, base + i);
+        }
+        continue;
+      }
+      for (int64_t i = 0; i < n; ++i) {
+        SourceValue v = read_value(r, base + i);
+        if (v.kind == SourceKind::kTimestamp && !timestamp_to_micros(v.i, r.unit, &v.i)) {
+          return Status(ErrorCode::kValueError,
+                        "input '" + in.name + "': timestamp at row " + std::to_string(global_row + i) +
+                            " is outside the microsecond range", global_row + i);
+        }
+        Status stc = convert_source(v, in.declared, s, i, nullptr);
+        if (!stc.ok()) {
+          return Status(stc.code(), "input '" + in.name + "' row " + std::to_string(global_row + i) + ": " +
+                                        stc.message(), global_row + i);
+        }
+      }
+    }
+    return Status::OK();
+  }
+
+  void run(int64_t n) {
+    arena_.reset();
+    KernelContext kc;
+    kc.arena = &arena_;
+    for (int32_t sid : kernel_steps_) {
+      const BoundStep& st = plan_.steps[sid];
+      kc.state = st.state.get();
+      st.kernel(kc, args_[sid].data(), slots_[sid], n);
+    }
+  }
+
+  Slot& slot(int32_t step) { return slots_[step]; }
+  const std::vector<int32_t>& input_steps() const { return input_steps_; }
+
+ private:
+  const BoundPlan& plan_;
+  int64_t cap_;
+  std::vector<Slot> slots_;
+  std::vector<void*> own_data_;
+  std::vector<std::vector<uint8_t>> valid_;
+  std::vector<std::vector<uint64_t>> data_;
+  std::vector<std::vector<const Slot*>> args_;
+  std::vector<int32_t> input_steps_, kernel_steps_;
+  StringArena arena_;
+};
+
+// ---- Program -------------------------------------------------------------------------
+
+Result<std::shared_ptr<Program>> Program::Make(const PlanSpec& spec) {
+  Result<BoundPlan> b = bind_plan(spec);
+  if (!b.ok()) return b.status();
+  return std::shared_ptr<Program>(new Program(std::move(b.value())));
+}
+
+namespace {
+
+Status make_readers(const BoundPlan& plan, const BatchInput& batch, size_t bi, std::vector<ColumnReader>* readers) {
+  if (batch.schemas.size() != plan.inputs.size() || batch.arrays.size() != plan.inputs.size()) {
+    return Status(ErrorCode::kInputError, "batch " + std::to_string(bi) + " does not have one column per input");
+  }
+  readers->resize(plan.inputs.size());
+  for (size_t j = 0; j < plan.inputs.size(); ++j) {
+    FP_RETURN_NOT_OK(make_reader(batch.schemas[j], batch.arrays[j], plan.inputs[j], &(*readers)[j]));
+    if ((*readers)[j].length < batch.length) {
+      return Status(ErrorCode::kInputError, "input '" + plan.inputs[j].name + "' is shorter than the batch");
+    }
+  }
+  return Status::OK();
+}
+
+struct Task {
+  size_t batch;
+  int64_t start, len, global;
+};
+
+// Runs tasks on `threads` workers; `body(ctx, task_index, readers)` processes one task.
+template <typename Body>
+Status run_tasks(const BoundPlan& plan, const std::vector<BatchInput>& batches, const std::vector<Task>& tasks,
+                 int threads, Body body) {
+  std::vector<std::vector<ColumnReader>> readers(batches.size());
+  for (size_t b = 0; b < batches.size(); ++b) FP_RETURN_NOT_OK(make_readers(plan, batches[b], b, &readers[b]));
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  Status first;
+  int64_t first_row = std::numeric_limits<int64_t>::max();
+  auto worker = [&]() {
+    ExecContext ctx(plan, Program::kChunk);
+    for (;;) {
+      size_t t = next.fetch_add(1);
+      if (t >= tasks.size()) return;
+      Status st = body(ctx, t, readers[tasks[t].batch]);
+      if (!st.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (tasks[t].global < first_row) { first_row = tasks[t].global; first = st; }
+        next.store(tasks.size());
+        return;
+      }
+    }
+  };
+  int nt = std::max(1, std::min<int>(threads, static_cast<int>(tasks.size())));
+  if (nt <= 1) {
+    worker();
+  } else {
+    std::vector<std::thread> pool;
+    for (int i = 0; i < nt; ++i) pool.emplace_back(worker);
+    for (auto& th : pool) th.join();
+  }
+  return first;
+}
+
+std::vector<Task> make_tasks(const std::vector<BatchInput>& batches, int64_t morsel) {
+  std::vector<Task> tasks;
+  int64_t global = 0;
+  for (size_t b = 0; b < batches.size(); ++b) {
+    for (int64_t s = 0; s < batches[b].length; s += morsel) {
+      int64_t len = std::min(morsel, batches[b].length - s);
+      tasks.push_back({b, s, len, global + s});
+    }
+    global += batches[b].length;
+  }
+  return tasks;
+}
+
+constexpr int64_t kMorsel = 64 * Program::kChunk;
+
+}  // namespace
+
+Status Program::check_batches(const std::vector<BatchInput>& batches) const {
+  std::vector<ColumnReader> readers;
+  for (size_t b = 0; b < batches.size(); ++b) FP_RETURN_NOT_OK(make_readers(plan_, batches[b], b, &readers));
+  return Status::OK();
+}
+
+Status Program::transform(const std::vector<BatchInput>& batches, int threads,
+                          std::vector<OutputColumn>* out) const {
+  int64_t total = 0;
+  for (const auto& b : batches) total += b.length;
+  size_t no = plan_.outputs.size();
+  out->assign(no, OutputColumn());
+  for (size_t j = 0; j < no; ++j) {
+    OutputColumn& oc = (*out)[j];
+    oc.type = plan_.steps[plan_.outputs[j].step].out;
+    oc.valid.resize(total);
+    if (oc.type != DType::kString) oc.data.resize(total * slot_width(oc.type));
+  }
+  std::vector<Task> tasks = make_tasks(batches, kMorsel);
+  // Strings are appended per task and stitched afterwards.
+  std::vector<std::vector<std::vector<char>>> task_chars(tasks.size(), std::vector<std::vector<char>>(no));
+  std::vector<std::vector<std::vector<int64_t>>> task_lens(tasks.size(), std::vector<std::vector<int64_t>>(no));
+  Status st = run_tasks(plan_, batches, tasks, threads, [&](ExecContext& ctx, size_t t, const std::vector<ColumnReader>& rd) {
+    const Task& task = tasks[t];
+    for (int64_t s = 0; s < task.len; s += kChunk) {
+      int64_t n = std::min(kChunk, task.len - s);
+      int64_t g = task.global + s;
+      FP_RETURN_NOT_OK(ctx.load_batch(rd, task.start + s, n, g));
+      ctx.run(n);
+      for (size_t j = 0; j < no; ++j) {
+        OutputColumn& oc = (*out)[j];
+        const Slot& sl = ctx.slot(plan_.outputs[j].step);
+        std::memcpy(oc.valid.data() + g, sl.valid, n);
+        if (oc.type == DType::kString) {
+          auto& chars = task_chars[t][j];
+          auto& lens = task_lens[t][j];
+          const StrView* v = sl.as<StrView>();
+          for (int64_t i = 0; i < n; ++i) {
+            uint32_t len = sl.valid[i] ? v[i].len : 0;
+            chars.insert(chars.end(), v[i].ptr, v[i].ptr + len);
+            lens.push_back(len);
+          }
+        } else {
+          size_t w = slot_width(oc.type);
+          std::memcpy(oc.data.data() + g * w, sl.data, n * w);
+        }
+      }
+    }
+    return Status::OK();
+  });
+  if (!st.ok()) return st;
+  for (size_t j = 0; j < no; ++j) {
+    OutputColumn& oc = (*out)[j];
+    int64_t nulls = 0;
+    for (int64_t i = 0; i < total; ++i) nulls += !oc.valid[i];
+    oc.null_count = nulls;
+    if (oc.type == DType::kString) {
+      size_t bytes = 0;
+      for (size_t t = 0; t < tasks.size(); ++t) bytes += task_chars[t][j].size();
+      oc.chars.reserve(bytes);
+      oc.offsets.reserve(total + 1);
+      oc.offsets.push_back(0);
+      for (size_t t = 0; t < tasks.size(); ++t) {
+        oc.chars.insert(oc.chars.end(), task_chars[t][j].begin(), task_chars[t][j].end());
+        for (int64_t len : task_lens[t][j]) oc.offsets.push_back(oc.offsets.back() + len);
+        std::vector<char>().swap(task_chars[t][j]);
+      }
+    } else {
+      // Null rows get a zero payload so outputs are deterministic byte for byte.
+      size_t w = slot_width(oc.type);
+      if (nulls) {
+        for (int64_t i = 0; i < total; ++i) {
+          if (!oc.valid[i]) std::memset(oc.data.data() + i * w, 0, w);
+        }
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status Program::transform_matrix(const std::vector<BatchInput>& batches, int threads, double* out) const {
+  size_t no = plan_.outputs.size();
+  for (size_t j = 0; j < no; ++j) {
+    DType t = plan_.steps[plan_.outputs[j].step].out;
+    if (t == DType::kString || t == DType::kTimestamp) {
+      return Status(ErrorCode::kInputError, "feature '" + plan_.outputs[j].name + "' is " + dtype_name(t) +
+                                                " and cannot be part of a float matrix");
+    }
+  }
+  std::vector<Task> tasks = make_tasks(batches, kMorsel);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  return run_tasks(plan_, batches, tasks, threads, [&](ExecContext& ctx, size_t t, const std::vector<ColumnReader>& rd) {
+    const Task& task = tasks[t];
+    for (int64_t s = 0; s < task.len; s += kChunk) {
+      int64_t n = std::min(kChunk, task.len - s);
+      int64_t g = task.global + s;
+      FP_RETURN_NOT_OK(ctx.load_batch(rd, task.start + s, n, g));
+      ctx.run(n);
+      for (size_t j = 0; j < no; ++j) {
+        const Slot& sl = ctx.slot(plan_.outputs[j].step);
+        double* dst = out + g * no + j;
+        switch (sl.type) {
+          case DType::kFloat64:
+            for (int64_t i = 0; i < n; ++i) dst[i * no] = sl.valid[i] ? sl.as<double>()[i] : nan;
+            break;
+          case DType::kInt64:
+            for (int64_t i = 0; i < n; ++i) dst[i * no] = sl.valid[i] ? static_cast<double>(sl.as<int64_t>()[i]) : nan;
+            break;
+          case DType::kBool:
+            for (int64_t i = 0; i < n; ++i) dst[i * no] = sl.valid[i] ? (sl.as<uint8_t>()[i] ? 1.0 : 0.0) : nan;
+            break;
+          default: break;
+        }
+      }
+    }
+    return Status::OK();
+  });
+}
+
+// ---- RowRunner -----------------------------------------------------------------------
+
+RowRunner::RowRunner(std::shared_ptr<const Program> program)
+    : program_(std::move(program)), ctx_(new ExecContext(program_->plan(), 1)) {
+  const BoundPlan& plan = program_->plan();
+  input_step_.assign(plan.inputs.size(), -1);
+  for (int32_t sid : ctx_->input_steps()) input_step_[plan.steps[sid].input_index] = sid;
+  scratch_valid_ = 0;
+  std::memset(scratch_data_, 0, sizeof scratch_data_);
+}
+
+RowRunner::~RowRunner() = default;
+
+Status RowRunner::set_input(int i, const SourceValue& v) {
+  const BoundPlan& plan = program_->plan();
+  const PlanInput& in = plan.inputs[i];
+  if (!source_accepted(v.kind, in.declared)) {
+    return Status(ErrorCode::kInputError, "input '" + in.name + "': declared " + dtype_name(in.declared) +
+                                              " but got a " + source_name(v.kind) + " value");
+  }
+  Slot scratch;
+  scratch.valid = &scratch_valid_;
+  scratch.data = scratch_data_;
+  Slot& dst = input_step_[i] >= 0 ? ctx_->slot(input_step_[i]) : scratch;
+  Status st = convert_source(v, in.declared, dst, 0, nullptr);
+  if (!st.ok()) return Status(st.code(), "input '" + in.name + "': " + st.message());
+  return Status::OK();
+}
+
+void RowRunner::run() { ctx_->run(1); }
+
+const Slot& RowRunner::output(int j) const { return ctx_->slot(program_->plan().outputs[j].step); }
+
+}  // namespace featureplat

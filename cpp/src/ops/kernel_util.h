@@ -1,0 +1,113 @@
+// Building blocks for kernels and signature resolution (internal to the core).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "featureplat/registry.h"
+#include "featureplat/types.h"
+
+namespace featureplat {
+namespace ops {
+
+inline Status type_error(const std::string& msg) { return Status(ErrorCode::kTypeError, msg); }
+inline Status plan_error(const std::string& msg) { return Status(ErrorCode::kPlanError, msg); }
+
+inline bool is_numeric(DType t) { return t == DType::kInt64 || t == DType::kFloat64; }
+
+/// "int64, float64" style list for messages.
+std::string type_list(const std::vector<DType>& ts);
+
+/// Binding with `arg_types` read by `kernel` producing `out`.
+inline Binding bind(std::vector<DType> arg_types, DType out, KernelFn kernel) {
+  Binding b;
+  b.arg_types = std::move(arg_types);
+  b.out = out;
+  b.kernel = kernel;
+  return b;
+}
+
+/// Common numeric promotion of argument types: all int64 (or null) -> int64, any
+/// float64 -> float64, otherwise kNull (not numeric).
+DType numeric_common(const std::vector<DType>& args);
+
+/// Common type for value-unifying ops (when, coalesce, fill_null): equal types, null
+/// adopts the other, int64 + float64 -> float64. False when the types conflict; all-null
+/// arguments unify to kNull and the caller decides.
+bool unify(const std::vector<DType>& args, DType* out);
+
+/// Parameter accessors (params are validated against the ParamSpec before resolve).
+const Scalar* param_scalar(const Params& p, const char* name);
+const std::vector<Scalar>* param_list(const Params& p, const char* name);
+
+// ---- elementwise loops -------------------------------------------------------------
+// F receives values; results for null rows are computed on whatever payload the row
+// holds (always a safe value), and marked null.
+
+template <typename A, typename O, typename F>
+inline void map1(const Slot* const* args, Slot& out, int64_t n, F f) {
+  const A* a = args[0]->as<A>();
+  const uint8_t* va = args[0]->valid;
+  O* o = out.as<O>();
+  for (int64_t i = 0; i < n; ++i) {
+    out.valid[i] = va[i];
+    o[i] = f(a[i]);
+  }
+}
+
+/// Like map1 but F returns false to make the row null: bool f(A, O*).
+template <typename A, typename O, typename F>
+inline void map1_nullable(const Slot* const* args, Slot& out, int64_t n, F f) {
+  const A* a = args[0]->as<A>();
+  const uint8_t* va = args[0]->valid;
+  O* o = out.as<O>();
+  for (int64_t i = 0; i < n; ++i) {
+    O r{};
+    bool ok = f(a[i], &r);
+    out.valid[i] = static_cast<uint8_t>(va[i] & static_cast<uint8_t>(ok));
+    o[i] = r;
+  }
+}
+
+template <typename A, typename B, typename O, typename F>
+inline void map2(const Slot* const* args, Slot& out, int64_t n, F f) {
+  const A* a = args[0]->as<A>();
+  const B* b = args[1]->as<B>();
+  const uint8_t* va = args[0]->valid;
+  const uint8_t* vb = args[1]->valid;
+  O* o = out.as<O>();
+  for (int64_t i = 0; i < n; ++i) {
+    out.valid[i] = static_cast<uint8_t>(va[i] & vb[i]);
+    o[i] = f(a[i], b[i]);
+  }
+}
+
+/// bool f(A, B, O*): false makes the row null.
+template <typename A, typename B, typename O, typename F>
+inline void map2_nullable(const Slot* const* args, Slot& out, int64_t n, F f) {
+  const A* a = args[0]->as<A>();
+  const B* b = args[1]->as<B>();
+  const uint8_t* va = args[0]->valid;
+  const uint8_t* vb = args[1]->valid;
+  O* o = out.as<O>();
+  for (int64_t i = 0; i < n; ++i) {
+    O r{};
+    bool ok = f(a[i], b[i], &r);
+    out.valid[i] = static_cast<uint8_t>(va[i] & vb[i] & static_cast<uint8_t>(ok));
+    o[i] = r;
+  }
+}
+
+inline StrView empty_view() { return StrView{"", 0}; }
+
+/// Copies `len` bytes into the arena and returns a view of them.
+inline StrView arena_copy(StringArena* arena, const char* p, size_t len) {
+  char* dst = arena->alloc(len);
+  if (len) std::memcpy(dst, p, len);
+  return StrView{dst, static_cast<uint32_t>(len)};
+}
+
+}  // namespace ops
+}  // namespace featureplat

@@ -1,5 +1,23 @@
-"""featureplat: define features once, run them identically in training and serving."""
-from featureplat import _core
-from featureplat.errors import FeatureplatError, FeatureTypeError, InputError, PlanError
+"""featureplat: define features once; one compiled core runs them identically on
+training batches and on single serving requests.
 
-__all__ = ["FeatureplatError", "FeatureTypeError", "InputError", "PlanError"]
+>>> import featureplat as fp
+>>> fs = fp.FeatureSet("demo", inputs={"amount": fp.request("float64")},
+...                    features={"log_amount": fp.col("amount").log1p()})
+>>> plan = fp.compile(fs)
+>>> plan.transform_row({"amount": 0.0})
+{'log_amount': 0.0}
+"""
+__version__ = "0.1.0"
+
+from featureplat import _core  # noqa: E402
+from featureplat.dsl import Expr, FeatureSet, Input, coalesce, col, feast, lit, request, when  # noqa: E402
+from featureplat.errors import FeatureplatError, FeatureTypeError, InputError, PlanError  # noqa: E402
+from featureplat.plan import FORMAT_VERSION, Plan, load_plan, ops, plan_from_bytes  # noqa: E402
+from featureplat.compile import compile  # noqa: E402,A004
+
+__all__ = [
+    "FORMAT_VERSION", "Expr", "FeatureSet", "FeatureTypeError", "FeatureplatError", "Input", "InputError",
+    "Plan", "PlanError", "coalesce", "col", "compile", "feast", "lit", "load_plan", "ops", "plan_from_bytes",
+    "request", "when",
+]

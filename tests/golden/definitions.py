@@ -1,0 +1,57 @@
+"""Feature sets whose compiled plans are pinned as golden files. Regenerate with
+``python tests/golden/regenerate.py`` only together with a plan format version bump."""
+import featureplat as fp
+
+INPUTS = {
+    "amount": fp.request("float64"),
+    "count": fp.feast("stats:count", "int64"),
+    "ratio32": fp.feast("stats:ratio", "float32"),
+    "city": fp.feast("profile:city", "string"),
+    "seen_at": fp.request("timestamp"),
+    "active": fp.request("bool"),
+}
+
+
+def arithmetic() -> fp.FeatureSet:
+    a, n = fp.col("amount"), fp.col("count")
+    return fp.FeatureSet("golden_arithmetic", inputs=INPUTS, features={
+        "sum": a + n, "int_math": (n * 3 - 7) // 2 % 5, "ratio": a / (n + 1), "power": a ** 0.5,
+        "neg_abs": abs(-a), "rounded": a.round(2), "clipped": n.clip(0, 100), "f32": fp.col("ratio32") * 1,
+        "logs": a.log1p() + a.exp().log() + a.sqrt(), "signs": a.sign() + a.floor() + a.ceil(),
+    })
+
+
+def logic_and_nulls() -> fp.FeatureSet:
+    a, n = fp.col("amount"), fp.col("count")
+    return fp.FeatureSet("golden_logic", inputs=INPUTS, features={
+        "flag": ((a > 10) & ~fp.col("active")) | (n == 0),
+        "choice": fp.when(a > 100).then("big").when(a > 10).then("mid").otherwise("small"),
+        "filled": a.fill_null(-1.0).fill_nan(-2.0), "first": fp.coalesce(n, 0),
+        "missing": a.is_null() | a.is_nan(), "as_int": a.cast("int64"), "as_text": a.cast("string"),
+    })
+
+
+def strings_time_encoding() -> fp.FeatureSet:
+    c, t = fp.col("city"), fp.col("seen_at")
+    return fp.FeatureSet("golden_text_time", inputs=INPUTS, features={
+        "city_bucket": c.str.strip().str.lower().hash_bucket(1000), "city_len": c.str.len(),
+        "is_lis": c.str.starts_with("Lis") | c.str.ends_with("bon") | c.str.contains("sbo"),
+        "label": c.str.upper().str.concat("-", fp.col("count").cast("string")),
+        "region": c.map({"Lisbon": "south", "Porto": "north"}, "other"),
+        "band": fp.col("amount").bucketize([0, 10, 100, 1000]),
+        "hour": t.dt.hour(), "dow": t.dt.day_of_week(), "ymd": t.dt.year() * 10000 + t.dt.month() * 100 + t.dt.day(),
+        "minute": t.dt.minute(), "epoch": t.dt.epoch_seconds(), "age_s": t.dt.diff_seconds(fp.lit(0).cast("timestamp")),
+    })
+
+
+ALL = {"arithmetic": arithmetic, "logic": logic_and_nulls, "text_time": strings_time_encoding}
+
+ROWS = [
+    {"amount": 12.5, "count": 3, "ratio32": 0.1, "city": " Lisbon ", "seen_at": 1_700_000_000_000_000, "active": False},
+    {"amount": None, "count": None, "ratio32": None, "city": None, "seen_at": None, "active": None},
+    {"amount": float("nan"), "count": 0, "ratio32": -0.0, "city": "Porto", "seen_at": -1, "active": True},
+    {"amount": -0.0, "count": -(2**63), "ratio32": 3.4e38, "city": "Zürich", "seen_at": -62_135_596_800_000_000,
+     "active": True},
+    {"amount": 1e308, "count": 2**63 - 1, "ratio32": 1e-45, "city": "", "seen_at": 253_402_300_799_999_999,
+     "active": False},
+]

@@ -218,9 +218,10 @@ class Plan:
             raise InputError(f"threads must be a non-negative integer, got {threads!r}")
         threads = threads or (os.cpu_count() or 1)
         batches = to_batches(data, self._inputs)
-        if _force_row():
-            return self._transform_rows(batches, to)
         payload = [(b.num_rows, [c.__arrow_c_array__() for c in b.columns]) for b in batches]
+        if _force_row():
+            self._program.check_batches(payload)  # the same schema check as the batch path
+            return self._transform_rows(batches, to)
         if to == "numpy":
             return self._program.transform_matrix(payload, threads)
         cols = self._program.transform(payload, threads)

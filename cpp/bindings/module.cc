@@ -415,6 +415,10 @@ class PyProgram {
     return out;
   }
 
+  void check_batches(const py::list& batches) {
+    check(program_->check_batches(to_batches(batches, program_->plan().inputs.size())));
+  }
+
   py::array_t<double> transform_matrix(const py::list& batches, int threads) {
     std::vector<BatchInput> bs = to_batches(batches, program_->plan().inputs.size());
     int64_t total = 0;
@@ -587,6 +591,7 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<py::handle>())
       .def("transform", &PyProgram::transform)
       .def("transform_matrix", &PyProgram::transform_matrix)
+      .def("check_batches", &PyProgram::check_batches)
       .def("row_vector", &PyProgram::row_vector)
       .def("row_dict", &PyProgram::row_dict, py::arg("row"), py::arg("raw") = false)
       .def("output_types", &PyProgram::output_types);

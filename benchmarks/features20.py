@@ -125,40 +125,46 @@ def polars_exprs(as_float: bool = False) -> list:
 
 # ---- (b) numpy -----------------------------------------------------------------------
 
+def _days(d: dict) -> np.ndarray:
+    """Whole days since the epoch (floor division, as featureplat); shared by f17/f18."""
+    days = d.get("_days")
+    return d["t"] // US_PER_DAY if days is None else days
+
+
+# One function per feature over numpy inputs: x, y, z float64; n int64; s fixed-width bytes
+# ('S16', ASCII); t int64 microseconds since the epoch (UTC).
+NUMPY_FEATURES = {
+    "f01_sum": lambda d: d["x"] + d["y"],
+    "f02_ratio": lambda d: d["x"] / (d["y"] + 1.0),
+    "f03_lin": lambda d: d["x"] * 2.5 - d["z"] * 0.5 + 3.0,
+    "f04_log1p_y": lambda d: np.log1p(d["y"]),
+    "f05_log1p_n": lambda d: np.log1p(d["n"].astype(np.float64)),
+    "f06_exp": lambda d: np.exp(d["z"] * 0.5),
+    "f07_sqrt": lambda d: np.sqrt(d["y"]),
+    "f08_clip": lambda d: np.clip(d["x"], -1.0, 1.0),
+    "f09_clip_n": lambda d: np.clip(d["n"], 10, 500),
+    # sqrt(x < 0) = NaN is discarded by where (the errstate in _numpy_columns).
+    "f10_when_sqrt": lambda d: np.where(d["x"] > 0, np.sqrt(d["x"]), 0.0),
+    "f11_when_mix": lambda d: np.where((d["n"] > 100) & (d["y"] < 1.0), d["z"], d["x"] * d["y"]),
+    "f12_gt": lambda d: d["x"] > d["z"],
+    "f13_or": lambda d: (d["y"] >= 2.0) | (d["n"] == 0),
+    "f14_mod_mul": lambda d: (d["n"] % 7) * d["x"],
+    "f15_absdiff": lambda d: np.abs(d["x"] - d["z"]),
+    "f16_str": lambda d: np.strings.find(np.strings.lower(d["s"]), PATTERN.encode()) >= 0,
+    "f17_hour": lambda d: (d["t"] - _days(d) * US_PER_DAY) // US_PER_HOUR,
+    "f18_dow": lambda d: (_days(d) + 3) % 7,
+    # COST STAND-IN, value not compared: numpy has no string hash, so this is a
+    # multiply-xorshift hash of the 16 bytes as two uint64 words.
+    "f19_hash": lambda d: _numpy_hash16(d["s"]) % np.uint64(HASH_BUCKETS),
+    "f20_bucket": lambda d: np.searchsorted(np.asarray(BOUNDARIES), d["x"], side="right"),
+}
+assert list(NUMPY_FEATURES) == FEATURE_NAMES
+
+
 def _numpy_columns(d: dict) -> list:
-    """The 20 feature columns from numpy inputs: x, y, z float64; n int64; s fixed-width
-    bytes ('S16', ASCII); t int64 microseconds since the epoch (UTC)."""
     with np.errstate(invalid="ignore"):
-        return _numpy_columns_impl(d)
-
-
-def _numpy_columns_impl(d: dict) -> list:
-    x, y, z, n, s, t = (d[c] for c in INPUTS)
-    days = t // US_PER_DAY  # floor division, as featureplat
-    return [
-        x + y,
-        x / (y + 1.0),
-        x * 2.5 - z * 0.5 + 3.0,
-        np.log1p(y),
-        np.log1p(n.astype(np.float64)),
-        np.exp(z * 0.5),
-        np.sqrt(y),
-        np.clip(x, -1.0, 1.0),
-        np.clip(n, 10, 500),
-        np.where(x > 0, np.sqrt(x), 0.0),  # sqrt(x < 0) = NaN is discarded (errstate below)
-        np.where((n > 100) & (y < 1.0), z, x * y),
-        x > z,
-        (y >= 2.0) | (n == 0),
-        (n % 7) * x,
-        np.abs(x - z),
-        np.strings.find(np.strings.lower(s), PATTERN.encode()) >= 0,
-        (t - days * US_PER_DAY) // US_PER_HOUR,
-        (days + 3) % 7,
-        # COST STAND-IN, value not compared: numpy has no string hash, so this is a
-        # multiply-xorshift hash of the 16 bytes as two uint64 words.
-        _numpy_hash16(s) % np.uint64(HASH_BUCKETS),
-        np.searchsorted(np.asarray(BOUNDARIES), x, side="right"),
-    ]
+        d = dict(d, _days=_days(d))  # computed once for f17 and f18, as a hand-writer would
+        return [fn(d) for fn in NUMPY_FEATURES.values()]
 
 
 _K1 = np.uint64(0x9E3779B97F4A7C15)

@@ -263,11 +263,11 @@ def _iter_rows(batches: list[pa.RecordBatch], names: list[str]):
         cols = []
         for c in b.columns:
             if pa.types.is_timestamp(c.type):
-                # numpy datetime64 scalars carry their unit; the core scales them exactly
-                # as it scales Arrow timestamps.
-                raw = c.cast(pa.timestamp(c.type.unit)).to_numpy(zero_copy_only=False)
-                valid = c.is_valid().to_pylist()
-                cols.append([raw[i] if valid[i] else None for i in range(len(c))])
+                # Raw values scaled to microseconds by the core's own function, then
+                # handed over as integers (an int for a timestamp input is microseconds).
+                unit = c.type.unit
+                raw = c.view(pa.int64()).to_pylist()
+                cols.append([None if v is None else _core.timestamp_to_micros(v, unit) for v in raw])
             else:
                 cols.append(c.to_pylist())
         for i in range(b.num_rows):

@@ -582,6 +582,14 @@ PYBIND11_MODULE(_core, m) {
     if (!r.ok()) raise_status(r.status());
   }, "Strictly binds a stored plan; raises PlanError when it does not.");
 
+  m.def("timestamp_to_micros", [](int64_t value, const std::string& unit) {
+    int64_t us = 0;
+    char u = unit == "s" ? 's' : unit == "ms" ? 'm' : unit == "us" ? 'u' : unit == "ns" ? 'n' : '?';
+    if (u == '?') raise("InputError", "unknown timestamp unit '" + unit + "'");
+    if (!timestamp_to_micros(value, u, &us)) raise("InputError", "timestamp is outside the microsecond range");
+    return us;
+  }, "Scales an Arrow timestamp value to microseconds exactly as the batch path does.");
+
   m.def("xxh64", [](py::bytes data, uint64_t seed) {
     std::string s = data;
     return scalar::xxh64(s.data(), s.size(), seed);

@@ -90,6 +90,11 @@ def _is_odd_integer(y: float) -> bool:
     return int(y) % 2 == 1
 
 
+def _is_signaling_nan(x: float) -> bool:
+    bits = struct.unpack("<Q", struct.pack("<d", x))[0]
+    return (bits >> 52) & 0x7FF == 0x7FF and bits & ((1 << 52) - 1) != 0 and not bits & (1 << 51)
+
+
 def _signbit(x: float) -> bool:
     return math.copysign(1.0, x) < 0
 
@@ -437,10 +442,14 @@ def _mod(call, a, b):
 def _pow(call, a, b):
     ta, tb = call.arg_dtypes
     x, y = _as_float(a, ta), _as_float(b, tb)
+    # IEEE 754 / C99: pow(x, +-0) = 1 and pow(1, y) = 1 even for a quiet NaN.  A
+    # signaling NaN raises invalid and gives NaN instead (the C library pow does this).
+    if _is_signaling_nan(x) or _is_signaling_nan(y):
+        return _NAN
     if y == 0.0:
-        return 1.0  # even for NaN x
+        return 1.0
     if x == 1.0:
-        return 1.0  # even for NaN y (C99)
+        return 1.0
     if math.isnan(x) or math.isnan(y):
         return _NAN
     if x == 0.0 and y < 0.0:
@@ -1078,6 +1087,8 @@ def evaluate(plan: dict, row: dict) -> dict:
             raise NotImplementedError(f"reference: unknown op {op!r} at step {i}")
         dtype = infer_dtype(op, arg_dtypes, params, inputs)
         declared = step.get("dtype")
+        if op == "input" and declared == inputs[params["index"]["value"]]["dtype"]:
+            declared = dtype  # an input step may be annotated with its declared type
         if declared is not None and declared != dtype:
             if dtype == "null":  # an untyped null takes the type its use requires
                 dtype = declared

@@ -1,0 +1,74 @@
+"""Per-feature profile (not a test; run by hand):
+
+    .venv/bin/python benchmarks/profile_features.py [ROWS]
+
+Times each of the 20 features alone at ROWS rows (default FEATUREPLAT_BENCH_ROWS or 10M),
+1 thread: featureplat (a one-feature plan, to="arrow"), hand-written numpy and Polars;
+plus two featureplat baselines: a plan whose one feature is an input passed through
+(fixed cost of reading the batch and writing one output column) and the full 20-feature
+plan. Minimum of REPEAT runs (the least disturbed), in ms, and ns per row.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import time
+
+os.environ["POLARS_MAX_THREADS"] = "1"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+
+import featureplat as fp  # noqa: E402
+from conftest import BenchData, bench_rows  # noqa: E402
+from features20 import FEATURE_NAMES, NUMPY_FEATURES, compile_plan, feature_set, polars_exprs  # noqa: E402
+
+REPEAT = 3
+
+
+def best(fn) -> float:
+    times = []
+    for _ in range(REPEAT):
+        gc.collect()
+        t0 = time.perf_counter()
+        r = fn()
+        times.append(time.perf_counter() - t0)
+        del r
+    return min(times)
+
+
+def main() -> None:
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 else bench_rows()
+    d = BenchData(rows, 20240601)
+    frame = d.frame
+    fs = feature_set()
+    exprs = dict(zip(FEATURE_NAMES, polars_exprs()))
+    per_row = 1e9 / rows
+
+    def one(name, expr):
+        return fp.compile(fp.FeatureSet("one", inputs=fs.inputs, features={name: expr}))
+
+    print(f"{rows:,} rows, 1 thread, min of {REPEAT}; ms (ns/row)")
+    print(f"{'feature':16} {'featureplat':>18} {'numpy':>18} {'polars':>18} {'numpy/fp':>9} {'polars/fp':>9}")
+    for name in ["x passthrough"] + FEATURE_NAMES:
+        if name == "x passthrough":
+            plan = one("x", fp.col("x"))
+            t_np = t_pl = float("nan")
+        else:
+            plan = one(name, fs.features[name])
+            with np.errstate(invalid="ignore"):
+                t_np = best(lambda: NUMPY_FEATURES[name](d.np))
+            t_pl = best(lambda: frame.select(exprs[name]))
+        t_fp = best(lambda: plan.transform(d.table))
+        print(f"{name:16} {t_fp * 1e3:9.1f} ({t_fp * per_row:5.1f}) {t_np * 1e3:9.1f} ({t_np * per_row:5.1f}) "
+              f"{t_pl * 1e3:9.1f} ({t_pl * per_row:5.1f}) {t_np / t_fp:9.2f} {t_pl / t_fp:9.2f}")
+    full = compile_plan()
+    for to in ("arrow", "numpy"):
+        t = best(lambda: full.transform(d.table, to=to))
+        print(f"{'all 20, to=' + to:16} {t * 1e3:9.1f} ({t * per_row:5.1f})")
+
+
+if __name__ == "__main__":
+    main()

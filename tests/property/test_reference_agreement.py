@@ -1,0 +1,370 @@
+"""The C++ core must agree with the pure-Python reference interpreter.
+
+For every registered op and every argument-type combination the core accepts, random
+rows (biased towards edge values) are run through ``core.Program.row_dict`` and through
+``featureplat.testing.reference.evaluate``; results must be identical bit for bit (NaN
+matches NaN whatever its sign or payload, 0.0 does not match -0.0), except for ops whose
+registry entry is ``transcendental``, which may differ by one ulp.  Random expression
+trees check composition, the optimizer's typing / rewriting and constant folding.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import math
+import struct
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import xxhash
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+import featureplat._core as core
+from featureplat.testing import reference
+from featureplat.testing import strategies as fst
+from featureplat.testing.reference import INT64_MAX, INT64_MIN
+
+# ---------------------------------------------------------------------------------------
+# discovery of the supported argument types
+# ---------------------------------------------------------------------------------------
+
+
+def _discover() -> list[dict]:
+    # Run in a child process: finding out what compiles means making core.optimize fail
+    # on purpose, and any exception raised through the binding currently crashes the
+    # interpreter at exit (see supported_combinations).  The child leaves with os._exit
+    # after printing, so its result is clean even though the crash would happen.
+    code = textwrap.dedent(
+        """
+        import json, os, sys
+        from featureplat.testing.strategies import supported_combinations
+        sys.stdout.write(json.dumps(supported_combinations()))
+        sys.stdout.flush()
+        os._exit(0)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        raise RuntimeError(f"signature discovery failed ({proc.returncode}):\n{proc.stderr}")
+    return json.loads(proc.stdout)
+
+
+OP_SPECS = {o["name"]: o for o in core.ops()}
+TESTED_OPS = sorted(n for n in OP_SPECS if n not in reference.STRUCTURAL_OPS)
+COMBOS = _discover()
+assert COMBOS, "no op/type combination compiled"
+
+
+def _combo_id(c: dict) -> str:
+    s = f"{c['op']}({','.join(c['arg_dtypes'])})"
+    return s + (f"[{c['variant']}]" if c["variant"] else "")
+
+
+CASES = {"run": 0, "skipped_known_bug": 0}
+
+# FEATUREPLAT_PROPERTY_SCALE=N multiplies every example budget (for long bug hunts).
+SCALE = max(1, int(os.environ.get("FEATUREPLAT_PROPERTY_SCALE", "1")))
+
+SETTINGS = settings(
+    max_examples=25 * SCALE,
+    deadline=None,
+    database=None,  # inner @given functions share a name: keep their examples apart
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _at_least_one_case():
+    yield
+    # every agreement test also asserts its own count; this guards the module as a whole
+    assert CASES["run"] > 0, "the agreement tests compared zero cases"
+
+
+# ---------------------------------------------------------------------------------------
+# comparison
+# ---------------------------------------------------------------------------------------
+
+
+def known_core_bug(op: str, arg_dtypes: list[str], params: dict, args: list) -> str | None:
+    """Cases where the core is known to disagree with its doc (see the xfail tests)."""
+    return None
+
+
+_PROGRAMS: dict[str, core.Program] = {}
+
+
+def _program(plan: dict) -> tuple[dict, core.Program]:
+    key = json.dumps(plan, sort_keys=True, default=repr)
+    hit = _PROGRAMS.get(key)
+    if hit is None:
+        norm = core.optimize(plan)
+        hit = (norm, core.Program(norm))
+        if len(_PROGRAMS) < 4096:
+            _PROGRAMS[key] = hit
+    return hit
+
+
+def _describe(v) -> str:
+    if isinstance(v, float):
+        return f"{v!r} (0x{struct.unpack('<Q', struct.pack('<d', v))[0]:016x})"
+    return repr(v)
+
+
+def assert_agree(plan: dict, row: dict, tolerant: bool, what: str = "") -> None:
+    norm, prog = _program(plan)
+    got = prog.row_dict(row, raw=True)["out"]
+    want = reference.evaluate(norm, row)["out"]
+    want_raw = reference.evaluate(plan, row)["out"]
+    same = reference.within_one_ulp if tolerant else reference.values_identical
+    ctx = f"{what}\nplan steps: {json.dumps(plan['steps'], default=repr)}\nrow: {row!r}"
+    assert same(got, want), f"core {_describe(got)} != reference {_describe(want)}\n{ctx}"
+    assert same(want_raw, want), (
+        f"reference on the plan as written {_describe(want_raw)} != on the optimized plan "
+        f"{_describe(want)}\n{ctx}\noptimized: {json.dumps(norm['steps'], default=repr)}"
+    )
+    CASES["run"] += 1
+
+
+# ---------------------------------------------------------------------------------------
+# coverage of the registry
+# ---------------------------------------------------------------------------------------
+
+
+def test_reference_implements_every_registered_op():
+    assert set(OP_SPECS) <= reference.REFERENCE_OPS, set(OP_SPECS) - reference.REFERENCE_OPS
+    assert reference.REFERENCE_OPS <= set(OP_SPECS), reference.REFERENCE_OPS - set(OP_SPECS)
+    assert reference.TRANSCENDENTAL == {n for n, o in OP_SPECS.items() if o["transcendental"]}
+
+
+def test_reference_rejects_unknown_op():
+    plan = fst.one_step_plan("no_such_op", ["int64"], {})
+    with pytest.raises(NotImplementedError):
+        reference.evaluate(plan, {"a0": 1})
+
+
+@pytest.mark.parametrize("op", TESTED_OPS)
+def test_every_op_has_supported_signatures(op):
+    assert [c for c in COMBOS if c["op"] == op], f"{op}: no argument-type combination compiles"
+
+
+# ---------------------------------------------------------------------------------------
+# helpers of the reference, checked against independent implementations
+# ---------------------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.one_of(st.binary(max_size=80), st.binary(min_size=200, max_size=300)), seed=st.sampled_from([0, 1, 2**64 - 1]))
+@example(data=b"", seed=0)
+@example(data=b"a" * 31, seed=0)
+@example(data=b"a" * 32, seed=0)
+@example(data=bytes(range(39)), seed=0)
+def test_xxh64_matches_xxhash_package(data, seed):
+    assert reference.xxh64(data, seed) == xxhash.xxh64_intdigest(data, seed=seed)
+    assert core.xxh64(data, seed) == xxhash.xxh64_intdigest(data, seed=seed)
+
+
+_ORD_1970 = datetime.date(1970, 1, 1).toordinal()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(datetime.date.min.toordinal(), datetime.date.max.toordinal()))
+@example(datetime.date.min.toordinal())
+@example(datetime.date.max.toordinal())
+@example(datetime.date(2000, 2, 29).toordinal())
+@example(datetime.date(1900, 3, 1).toordinal())
+def test_civil_calendar_matches_datetime(ordinal):
+    d = datetime.date.fromordinal(ordinal)
+    days = ordinal - _ORD_1970
+    assert reference.days_to_civil(days) == (d.year, d.month, d.day)
+    assert reference.civil_to_days(d.year, d.month, d.day) == days
+    assert (days + 3) % 7 == d.weekday()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-(2**62), 2**62))
+@example(INT64_MIN // 86_400_000_000 - 1)
+@example(INT64_MAX // 86_400_000_000 + 1)
+def test_civil_calendar_round_trips_everywhere(days):
+    y, m, d = reference.days_to_civil(days)
+    assert 1 <= m <= 12 and 1 <= d <= 31
+    assert reference.civil_to_days(y, m, d) == days
+    # the next day is the next calendar date
+    y2, m2, d2 = reference.days_to_civil(days + 1)
+    assert (y2, m2, d2) > (y, m, d)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-62135596800000000, 253402300799999999))
+@example(0)
+@example(-1)
+@example(-62135596800000000)
+@example(253402300799999999)
+def test_timestamp_format_matches_datetime(us):
+    dt = datetime.datetime(1970, 1, 1) + datetime.timedelta(microseconds=us)
+    assert reference.format_timestamp(us) == dt.isoformat(timespec="microseconds") + "Z"
+    assert reference.split_timestamp(us) == (dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, dt.microsecond)
+
+
+@settings(max_examples=500, deadline=None)
+@given(fst.values("float32", nullable=False))
+@example(3.4028235677973366e38)
+@example(3.4028235677973362e38)
+@example(-1e300)
+@example(7.006492321624085e-46)
+def test_float32_rounding_matches_numpy(x):
+    with np.errstate(all="ignore"):
+        want = float(np.float64(x).astype(np.float32))
+    assert reference.float_bits_equal(reference.to_float32(x), want)
+
+
+# ---------------------------------------------------------------------------------------
+# one op, one step, every supported signature
+# ---------------------------------------------------------------------------------------
+
+_TYPICAL = {"bool": True, "int64": 3, "float64": 2.5, "float32": 2.5, "string": "aÄ b", "timestamp": 86_400_000_123}
+_EDGE = {
+    "bool": [None, True, False],
+    "int64": [None, 0, 1, -1, 2, -7, INT64_MIN, INT64_MAX, INT64_MIN + 1, 2**53 + 1, 10**18],
+    "float64": list(fst.FLOAT_SPECIALS) + [None],
+    "float32": list(fst.FLOAT32_SPECIALS) + [None],
+    "string": list(fst.STRING_SPECIALS) + [None],
+    "timestamp": list(fst.TIMESTAMP_SPECIALS) + [None],
+}
+_GRID = {
+    "int64": [0, 1, -1, 7, -7, INT64_MIN, INT64_MAX],
+    "float64": [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, float("inf"), float("-inf"), float("nan"), 5e-324, 1.7976931348623157e308],
+    "float32": [0.0, -0.0, -1.0, 3.5e38, float("nan")],
+    "bool": [None, True, False],
+}
+
+
+def _edge_rows(arg_dtypes: list[str]) -> list[dict]:
+    names = [f"a{i}" for i in range(len(arg_dtypes))]
+    base = {n: _TYPICAL[t] for n, t in zip(names, arg_dtypes)}
+    out = []
+    for n, t in zip(names, arg_dtypes):
+        for v in _EDGE[t]:
+            out.append({**base, n: v})
+    if len(arg_dtypes) == 2 and all(t in _GRID for t in arg_dtypes):
+        for a in _GRID[arg_dtypes[0]]:
+            for b in _GRID[arg_dtypes[1]]:
+                out.append({"a0": a, "a1": b})
+    return out
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=[_combo_id(c) for c in COMBOS])
+def test_op_agrees_with_reference(combo):
+    op, arg_dtypes, variant = combo["op"], combo["arg_dtypes"], combo["variant"]
+    tolerant = op in reference.TRANSCENDENTAL
+    inputs = [(f"a{i}", t) for i, t in enumerate(arg_dtypes)]
+    count = [0]
+
+    @SETTINGS
+    @given(params=fst.params_for(op, arg_dtypes, variant), row=fst.rows(inputs))
+    def run(params, row):
+        plan = fst.one_step_plan(op, arg_dtypes, params)
+        args = [row[n] for n, _ in inputs]
+        if known_core_bug(op, arg_dtypes, params, args):
+            CASES["skipped_known_bug"] += 1
+            return
+        assert_agree(plan, row, tolerant, _combo_id(combo))
+        count[0] += 1
+
+    # pin the edge values: each argument in turn takes every special value
+    fixed = fst.default_params(op, arg_dtypes, variant)
+    for r in _edge_rows(arg_dtypes):
+        run = example(params=fixed, row=r)(run)
+    run()
+    assert count[0] > 0
+
+
+# ---------------------------------------------------------------------------------------
+# expression trees
+# ---------------------------------------------------------------------------------------
+
+EXACT_SIGS = [c for c in COMBOS if c["op"] not in reference.TRANSCENDENTAL]
+TRANSCENDENTAL_SIGS = [c for c in COMBOS if c["op"] in reference.TRANSCENDENTAL]
+TREE_INPUTS = fst.tree_inputs()
+
+
+def _tree_ops(tree) -> list[tuple]:
+    if tree[0] != "op":
+        return []
+    out = [tree]
+    for a in tree[2]:
+        out.extend(_tree_ops(a))
+    return out
+
+
+def _check_tree(tree, row, tolerant: bool) -> None:
+    plan = fst.tree_to_plan(tree)
+    assert_agree(plan, row, tolerant, "tree")
+    # the same tree over constants only: the optimizer folds it completely
+    folded_plan = fst.tree_to_plan(tree, row=row)
+    norm, prog = _program(folded_plan)
+    got = prog.row_dict(row, raw=True)["out"]
+    want = reference.evaluate(plan, row)["out"]
+    same = reference.within_one_ulp if tolerant else reference.values_identical
+    assert same(got, want), (
+        f"constant-folded core {_describe(got)} != reference {_describe(want)}\n"
+        f"plan steps: {json.dumps(folded_plan['steps'], default=repr)}"
+    )
+
+
+def test_exact_expression_trees():
+    count = [0]
+
+    @settings(SETTINGS, max_examples=600 * SCALE)
+    @given(tree=fst.expression_trees(EXACT_SIGS, max_depth=3), row=fst.rows(TREE_INPUTS))
+    def run(tree, row):
+        _check_tree(tree, row, tolerant=False)
+        count[0] += 1
+
+    run()
+    assert count[0] > 0
+
+
+def test_transcendental_rooted_expression_trees():
+    count = [0]
+
+    @settings(SETTINGS, max_examples=300 * SCALE)
+    @given(
+        tree=fst.expression_trees(EXACT_SIGS, max_depth=3, root_signatures=TRANSCENDENTAL_SIGS),
+        row=fst.rows(TREE_INPUTS),
+    )
+    def run(tree, row):
+        _check_tree(tree, row, tolerant=True)
+        count[0] += 1
+
+    run()
+    assert count[0] > 0
+
+
+@pytest.mark.parametrize("op", ["if_else", "fill_null", "coalesce"])
+@pytest.mark.parametrize("dtype", fst.VALUE_DTYPES)
+def test_untyped_null_takes_the_other_type(op, dtype):
+    count = [0]
+
+    @settings(SETTINGS, max_examples=10 * SCALE)
+    @given(row=fst.rows([("c", "bool"), ("x", dtype)]), null_first=st.booleans())
+    def run(row, null_first):
+        inputs = [{"name": "c", "dtype": "bool"}, {"name": "x", "dtype": dtype}]
+        steps = [
+            {"op": "input", "args": [], "params": {"index": fst.scalar("int64", 0)}},
+            {"op": "input", "args": [], "params": {"index": fst.scalar("int64", 1)}},
+            {"op": "const", "args": [], "params": {"value": fst.scalar("null", None)}},
+        ]
+        pair = [2, 1] if null_first else [1, 2]
+        args = [0, *pair] if op == "if_else" else pair
+        steps.append({"op": op, "args": args, "params": {}})
+        plan = {"inputs": inputs, "steps": steps, "outputs": [{"name": "out", "step": 3}]}
+        assert_agree(plan, row, False, op)
+        count[0] += 1
+
+    run()
+    assert count[0] > 0

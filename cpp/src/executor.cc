@@ -343,6 +343,9 @@ Result<std::shared_ptr<Program>> Program::Make(const PlanSpec& spec) {
 namespace {
 
 Status make_readers(const BoundPlan& plan, const BatchInput& batch, size_t bi, std::vector<ColumnReader>* readers) {
+  if (batch.length < 0) {
+    return Status(ErrorCode::kInputError, "batch " + std::to_string(bi) + " has a negative length");
+  }
   if (batch.schemas.size() != plan.inputs.size() || batch.arrays.size() != plan.inputs.size()) {
     return Status(ErrorCode::kInputError, "batch " + std::to_string(bi) + " does not have one column per input");
   }
@@ -421,6 +424,7 @@ Status Program::check_batches(const std::vector<BatchInput>& batches) const {
 
 Status Program::transform(const std::vector<BatchInput>& batches, int threads,
                           std::vector<OutputColumn>* out) const {
+  FP_RETURN_NOT_OK(check_batches(batches));
   int64_t total = 0;
   for (const auto& b : batches) total += b.length;
   size_t no = plan_.outputs.size();
@@ -494,6 +498,7 @@ Status Program::transform(const std::vector<BatchInput>& batches, int threads,
 }
 
 Status Program::transform_matrix(const std::vector<BatchInput>& batches, int threads, double* out) const {
+  FP_RETURN_NOT_OK(check_batches(batches));
   size_t no = plan_.outputs.size();
   for (size_t j = 0; j < no; ++j) {
     DType t = plan_.steps[plan_.outputs[j].step].out;
@@ -537,8 +542,8 @@ Status Program::transform_matrix(const std::vector<BatchInput>& batches, int thr
 RowRunner::RowRunner(std::shared_ptr<const Program> program)
     : program_(std::move(program)), ctx_(new ExecContext(program_->plan(), 1)) {
   const BoundPlan& plan = program_->plan();
-  input_step_.assign(plan.inputs.size(), -1);
-  for (int32_t sid : ctx_->input_steps()) input_step_[plan.steps[sid].input_index] = sid;
+  input_steps_.assign(plan.inputs.size(), {});
+  for (int32_t sid : ctx_->input_steps()) input_steps_[plan.steps[sid].input_index].push_back(sid);
   scratch_valid_ = 0;
   std::memset(scratch_data_, 0, sizeof scratch_data_);
 }
@@ -555,9 +560,14 @@ Status RowRunner::set_input(int i, const SourceValue& v) {
   Slot scratch;
   scratch.valid = &scratch_valid_;
   scratch.data = scratch_data_;
-  Slot& dst = input_step_[i] >= 0 ? ctx_->slot(input_step_[i]) : scratch;
-  Status st = convert_source(v, in.declared, dst, 0, nullptr);
+  // Unused inputs are still converted, so a bad value is an error on both paths.
+  Status st = convert_source(v, in.declared, scratch, 0, nullptr);
   if (!st.ok()) return Status(st.code(), "input '" + in.name + "': " + st.message());
+  for (int32_t sid : input_steps_[i]) {
+    Slot& dst = ctx_->slot(sid);
+    dst.valid[0] = scratch_valid_;
+    std::memcpy(dst.data, scratch_data_, slot_width(dst.type));
+  }
   return Status::OK();
 }
 

@@ -57,6 +57,18 @@ PlanStep step(const std::string& op, std::vector<int32_t> args, DType dtype, Par
   return s;
 }
 
+// The single scalar of parameter `name` of a step, or a placeholder (flagged as a failed
+// check) when the step has no such parameter. Never throws.
+const Scalar& param_of(const PlanStep& st, const char* name) {
+  static const Scalar missing = Scalar::Str("<missing parameter>");
+  auto it = st.params.find(name);
+  if (!CHECK(it != st.params.end() && it->second.values.size() == 1)) {
+    std::fprintf(stderr, "  step %s has no single parameter '%s'\n", st.op.c_str(), name);
+    return missing;
+  }
+  return it->second.values[0];
+}
+
 PlanStep input_step(int64_t index, DType dtype) { return step("input", {}, dtype, {{"index", P(Scalar::Int(index))}}); }
 PlanStep const_step(const Scalar& v) { return step("const", {}, v.type, {{"value", P(v)}}); }
 
@@ -350,8 +362,9 @@ SourceValue to_source(Enc e, const Cell& c) {
       break;
     case Enc::kTsU: v.kind = SourceKind::kTimestamp; v.i = c.i; break;
     case Enc::kTsN: v.kind = SourceKind::kTimestamp; v.i = floor_div_1000(c.i); break;
-    case Enc::kTsS: v.kind = SourceKind::kTimestamp; v.i = c.i * 1000000; break;
-    case Enc::kTsM: v.kind = SourceKind::kTimestamp; v.i = c.i * 1000; break;
+    // Out-of-range values (used by the error tests) wrap; the batch path rejects them.
+    case Enc::kTsS: v.kind = SourceKind::kTimestamp; __builtin_mul_overflow(c.i, int64_t{1000000}, &v.i); break;
+    case Enc::kTsM: v.kind = SourceKind::kTimestamp; __builtin_mul_overflow(c.i, int64_t{1000}, &v.i); break;
     case Enc::kBool: v.kind = SourceKind::kBool; v.b = c.b; break;
     case Enc::kNullArr: break;
   }
@@ -942,7 +955,7 @@ TEST_CASE(optimize_inserts_casts) {
     CHECK(st.dtype == DType::kFloat64);
     CHECK_EQ(st.args.size(), size_t{1});
     CHECK_EQ(o.steps[st.args[0]].op, std::string("input"));
-    const Scalar& d = st.params.at("dtype").values.at(0);
+    const Scalar& d = param_of(st, "dtype");
     CHECK_EQ(d.s, std::string("float64"));
   }
   CHECK_EQ(casts, 1);
@@ -974,7 +987,7 @@ TEST_CASE(optimize_folds_constants) {
   if (CHECK_EQ(o.steps.size(), size_t{1})) {
     CHECK_EQ(o.steps[0].op, std::string("const"));
     CHECK(o.steps[0].dtype == DType::kInt64);
-    const Scalar& v = o.steps[0].params.at("value").values.at(0);
+    const Scalar& v = param_of(o.steps[0], "value");
     CHECK(v.type == DType::kInt64);
     CHECK(!v.is_null);
     CHECK_EQ(v.i, 5);
@@ -993,7 +1006,7 @@ TEST_CASE(optimize_folds_constants) {
   const PlanSpec& o2 = r2.value();
   CHECK(bind_plan(o2).ok());
   for (const PlanStep& st : o2.steps) CHECK_EQ(st.op, std::string("const"));
-  auto value_of = [&](size_t j) -> const Scalar& { return o2.steps[o2.outputs[j].step].params.at("value").values.at(0); };
+  auto value_of = [&](size_t j) -> const Scalar& { return param_of(o2.steps[o2.outputs[j].step], "value"); };
   CHECK(value_of(0).type == DType::kFloat64);
   CHECK_EQ(value_of(0).f, 5.0);
   CHECK(value_of(1).type == DType::kInt64);
@@ -1094,7 +1107,7 @@ TEST_CASE(optimize_types_untyped_nulls) {
   for (const PlanStep& st : o.steps) {
     CHECK(st.dtype != DType::kNull);
     if (st.op == "const") {
-      const Scalar& v = st.params.at("value").values.at(0);
+      const Scalar& v = param_of(st, "value");
       CHECK(v.type != DType::kNull);
       CHECK(v.type == st.dtype);
     }
@@ -1108,7 +1121,7 @@ TEST_CASE(optimize_types_untyped_nulls) {
     const PlanStep& c = o.steps[ai.args[1]];
     CHECK_EQ(c.op, std::string("const"));
     CHECK(c.dtype == DType::kInt64);
-    CHECK(c.params.at("value").values.at(0).is_null);
+    CHECK(param_of(c, "value").is_null);
   }
   const PlanStep& fi = out_step(1);
   CHECK(fi.dtype == DType::kFloat64);
@@ -1120,11 +1133,11 @@ TEST_CASE(optimize_types_untyped_nulls) {
   // Folded: a typed int64 null constant.
   CHECK_EQ(out_step(2).op, std::string("const"));
   CHECK(out_step(2).dtype == DType::kInt64);
-  CHECK(out_step(2).params.at("value").values.at(0).is_null);
+  CHECK(param_of(out_step(2), "value").is_null);
   // An untyped null feature becomes a float64 null.
   CHECK_EQ(out_step(3).op, std::string("const"));
   CHECK(out_step(3).dtype == DType::kFloat64);
-  CHECK(out_step(3).params.at("value").values.at(0).is_null);
+  CHECK(param_of(out_step(3), "value").is_null);
   // The null branch takes the string type.
   CHECK(out_step(4).dtype == DType::kString);
   // Execution: all null except the string branch for a <= 0.
@@ -1822,13 +1835,8 @@ TEST_CASE(registry_every_op_runs_on_both_paths) {
   compare_with_row_path(prog, batches, out);
 }
 
-// -----------------------------------------------------------------------------------------
-// Known core bug (see the report): a strictly valid plan with two "input" steps for the
-// same declared input runs correctly on the batch path, but RowRunner fills only the last
-// of them, so the row path reads a never-set slot. Enabled with -DFEATUREPLAT_KNOWN_BUGS.
-// -----------------------------------------------------------------------------------------
-#ifdef FEATUREPLAT_KNOWN_BUGS
-TEST_CASE(known_bug_row_runner_duplicate_input_steps) {
+// A plan with two "input" steps for the same declared input: the row path must fill both.
+TEST_CASE(row_runner_fills_duplicate_input_steps) {
   PlanSpec s;
   s.inputs = {{"a", DType::kInt64}};
   s.steps = {input_step(0, DType::kInt64), input_step(0, DType::kInt64), step("add", {0, 1}, DType::kInt64)};
@@ -1855,4 +1863,4 @@ TEST_CASE(known_bug_row_runner_duplicate_input_steps) {
     CHECK_EQ(v, 42);
   }
 }
-#endif
+

@@ -14,6 +14,7 @@ Everything here produces plain data in the plan-dict / row-dict formats accepted
 """
 from __future__ import annotations
 
+import decimal
 import itertools
 import math
 import struct
@@ -166,6 +167,23 @@ def _int64s() -> st.SearchStrategy[int]:
 _SMALL_ALPHABET = "aAbBÄß \t1.e"
 
 
+def _decimal_near_tie(x: float, where: str) -> str:
+    """Exact decimal text of x, of the midpoint to the next double up, or just off it."""
+    with decimal.localcontext(decimal.Context(prec=2000)):
+        d = decimal.Decimal(x)
+        if where == "exact":
+            return str(d)
+        up = math.nextafter(x, math.inf)
+        nxt = decimal.Decimal(up) if math.isfinite(up) else decimal.Decimal(2) ** 1024
+        mid = (d + nxt) / 2  # exact at this precision
+        tiny = (nxt - d) / decimal.Decimal(10) ** 30
+        if where == "above":
+            mid += tiny
+        elif where == "below":
+            mid -= tiny
+        return str(mid)
+
+
 def _numeric_strings() -> st.SearchStrategy[str]:
     digits = st.text(alphabet="0123456789", max_size=25)
     sign = st.sampled_from(["", "+", "-"])
@@ -187,6 +205,11 @@ def _numeric_strings() -> st.SearchStrategy[str]:
         st.integers(INT64_MIN - 10, INT64_MAX + 10).map(str),
         st.floats().map(repr),
         st.floats().map(lambda x: f"{x:.17g}"),
+        st.builds(
+            _decimal_near_tie,
+            st.one_of(st.floats(allow_nan=False, max_value=_MAX, min_value=-_MAX), st.sampled_from([_MAX, _MIN_SUB, 0.0, 1.0, 2.0**53])),
+            st.sampled_from(["exact", "tie", "above", "below"]),
+        ),
     )
 
 
@@ -518,6 +541,16 @@ _TREE_INPUT_DTYPES = {
 }
 
 
+# constants that invite wrong algebraic shortcuts (x * 0, x + 0, x ** 1, "" + s, ...)
+_IDENTITY_CONSTS = {
+    "bool": [True, False, None],
+    "int64": [0, 1, -1, 2, None],
+    "float64": [0.0, -0.0, 1.0, -1.0, 2.0, float("nan"), float("inf"), None],
+    "string": ["", "a", None],
+    "timestamp": [0, -1, None],
+}
+
+
 def tree_inputs() -> list[tuple[str, str]]:
     """The inputs that trees from ``expression_trees`` may read, as (name, dtype)."""
     return list(_TREE_INPUT_DTYPES.items())
@@ -542,7 +575,8 @@ def expression_trees(
     @st.composite
     def leaf(draw, dtype: str) -> tuple:
         if draw(st.floats(0, 1)) < const_probability:
-            return ("const", dtype, draw(values(dtype)))
+            special = st.sampled_from(_IDENTITY_CONSTS[dtype])
+            return ("const", dtype, draw(st.one_of(values(dtype), special)))
         return ("input", draw(st.sampled_from(_TREE_INPUTS[dtype])))
 
     def pick(draw, options: list[dict]) -> dict:

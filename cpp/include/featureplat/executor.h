@@ -80,7 +80,7 @@ class Program {
   Status transform(const std::vector<BatchInput>& batches, int threads,
                    std::vector<OutputColumn>* out) const;
   /// Same, writing a row-major float64 matrix (rows x outputs); null -> NaN, bool -> 0/1,
-  /// int64/timestamp -> nearest double. String outputs are an error.
+  /// int64 -> nearest double. String and timestamp outputs are an error.
   Status transform_matrix(const std::vector<BatchInput>& batches, int threads, double* out) const;
 
   /// Rows per fused chunk.
@@ -110,7 +110,7 @@ class RowRunner {
  private:
   std::shared_ptr<const Program> program_;
   std::unique_ptr<ExecContext> ctx_;
-  std::vector<int32_t> input_step_;  // declared input -> its step, -1 when unused
+  std::vector<std::vector<int32_t>> input_steps_;  // declared input -> the steps reading it
   uint8_t scratch_valid_;            // conversion target for unused inputs
   uint64_t scratch_data_[2];
 };

@@ -24,8 +24,10 @@ using namespace featureplat;
 namespace {
 
 py::object errors_module() {
-  static py::object mod = py::module_::import("featureplat.errors");
-  return mod;
+  // Leaked on purpose: a static py::object would be destroyed after the interpreter
+  // has finalized, crashing the process at exit.
+  static py::object* mod = new py::object(py::module_::import("featureplat.errors"));
+  return *mod;
 }
 
 [[noreturn]] void raise(const char* type, const std::string& msg, int64_t index = -1) {

@@ -23,28 +23,29 @@ import bisect
 import math
 import re
 import struct
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = [
-    "evaluate",
-    "evaluate_step",
-    "infer_dtype",
+    "INT64_MAX",
+    "INT64_MIN",
     "REFERENCE_OPS",
     "STRUCTURAL_OPS",
     "TRANSCENDENTAL",
-    "transcendental_ops",
     "ReferenceTypeMismatch",
-    "INT64_MIN",
-    "INT64_MAX",
-    "to_float32",
-    "xxh64",
-    "days_to_civil",
     "civil_to_days",
-    "split_timestamp",
-    "format_timestamp",
+    "days_to_civil",
+    "evaluate",
+    "evaluate_step",
     "float_bits_equal",
+    "format_timestamp",
+    "infer_dtype",
+    "split_timestamp",
+    "to_float32",
+    "transcendental_ops",
     "values_identical",
     "within_one_ulp",
+    "xxh64",
 ]
 
 INT64_MIN = -(2**63)
@@ -74,7 +75,10 @@ def _int64_or_null(x: int) -> int | None:
 def to_float32(x: float) -> float:
     """Round a double to float32 (round to nearest even, overflow to +-inf), widen back."""
     x = float(x)
-    if math.isnan(x) or math.isinf(x):
+    if math.isnan(x):
+        # (float)x quiets a signaling NaN; the payload does not matter to anyone
+        return math.copysign(_NAN, x)
+    if math.isinf(x):
         return x
     try:
         return struct.unpack("<f", struct.pack("<f", x))[0]
@@ -318,7 +322,7 @@ def within_one_ulp(got: Any, want: Any) -> bool:
 class _Call:
     """What an op function gets: its parameters (decoded), argument types, result type."""
 
-    __slots__ = ("params", "arg_dtypes", "dtype")
+    __slots__ = ("arg_dtypes", "dtype", "params")
 
     def __init__(self, params: dict[str, Any], arg_dtypes: list[str], dtype: str):
         self.params = params

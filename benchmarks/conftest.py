@@ -6,7 +6,7 @@ Run (headline numbers, 10M rows)::
 
 Smoke run: ``FEATUREPLAT_BENCH_ROWS=100000`` (rows of the batch data; the default, 10M, is
 the one to quote). ``FEATUREPLAT_BENCH_ROUNDS`` sets the rounds of each batch benchmark
-(default 5, plus one warm-up round).
+(default 7, plus one warm-up round).
 
 Everything runs on one thread unless a benchmark says otherwise: Polars' pool is pinned to
 one thread below (POLARS_MAX_THREADS must be set before polars is imported). No peer uses
@@ -15,7 +15,10 @@ OPENBLAS_L2_SIZE, which only pick OpenBLAS kernels, do not affect these numbers;
 deliberately left as the machine sets them.
 
 At the end of the session a table prints, for each comparison, the median featureplat
-time, the median peer time and the ratio peer / featureplat (> 1: featureplat is faster).
+time, the median peer time and the ratio peer / featureplat (> 1: featureplat is faster),
+then the same ratio of the minimums: the 10M-row matrix runs allocate 1.6 GB per call and
+their page-fault cost varies a lot on a shared VM, so a median and a min ratio that
+disagree mean a disturbed run.
 """
 from __future__ import annotations
 
@@ -47,7 +50,7 @@ def bench_rows() -> int:
 
 def bench_rounds() -> int:
     raw = os.environ.get("FEATUREPLAT_BENCH_ROUNDS", "")
-    return int(raw) if raw else 5
+    return int(raw) if raw else 7
 
 
 class BenchData:
@@ -150,6 +153,7 @@ class Collector:
 
     def __init__(self):
         self.medians: dict[str, float] = {}
+        self.mins: dict[str, float] = {}
         self.rows: dict[str, int] = {}
 
     def record(self, key: str, benchmark, rows: int = 1) -> None:
@@ -157,6 +161,7 @@ class Collector:
         if stats is None:  # --benchmark-disable
             return
         self.medians[key] = stats.stats.median
+        self.mins[key] = stats.stats.min
         self.rows[key] = rows
 
 
@@ -178,7 +183,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     tr = terminalreporter
     tr.write_sep("=", f"featureplat ratio table (batch: {bench_rows():,} rows; medians)")
-    header = f"{'comparison':36} {'featureplat':34} {'median':>12}   {'peer':36} {'median':>12} {'peer/fp':>8}"
+    header = (f"{'comparison':36} {'featureplat':34} {'median':>12}   {'peer':36} {'median':>12} "
+              f"{'peer/fp':>8} {'(min ratio)':>11}")
     tr.write_line(header)
     tr.write_line("-" * len(header))
     for title, fk, pk in COMPARISONS:
@@ -186,9 +192,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             continue
         per_row = c.rows[fk] == 1
         f, p = c.medians[fk], c.medians[pk]
-        tr.write_line(f"{title:36} {LABELS[fk]:34} {_fmt(f, per_row):>12}   {LABELS[pk]:36} {_fmt(p, per_row):>12} "
-                      f"{p / f:8.2f}")
+        tr.write_line(f"{title:36} {LABELS[fk]:34} {_fmt(f, per_row):>12}   {LABELS[pk]:36} "
+                      f"{_fmt(p, per_row):>12} {p / f:8.2f} {c.mins[pk] / c.mins[fk]:11.2f}")
     tr.write_line("")
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    tr.write_line(f"load average at the end (1, 5, 15 min): {load} on {os.cpu_count()} cores "
+                  "(anything else running shares these cores and skews the thread-scaling row most)")
     tr.write_line("throughput (1 thread unless noted):")
     for key, med in c.medians.items():
         if c.rows[key] > 1:

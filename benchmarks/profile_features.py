@@ -1,12 +1,14 @@
 """Per-feature profile (not a test; run by hand):
 
-    .venv/bin/python benchmarks/profile_features.py [ROWS]
+    .venv/bin/python benchmarks/profile_features.py [ROWS [REPEAT]]
 
 Times each of the 20 features alone at ROWS rows (default FEATUREPLAT_BENCH_ROWS or 10M),
 1 thread: featureplat (a one-feature plan, to="arrow"), hand-written numpy and Polars;
-plus two featureplat baselines: a plan whose one feature is an input passed through
-(fixed cost of reading the batch and writing one output column) and the full 20-feature
-plan. Minimum of REPEAT runs (the least disturbed), in ms, and ns per row.
+plus baselines: a plan whose one feature is an input passed through (featureplat's fixed
+cost of reading the batch and writing one output column) next to ``x + 1.0`` in numpy and
+Polars, and the full 20-feature plan. Median of REPEAT runs (default
+5), in ms, and ns per row. Run it on 100_000 rows too: there every array stays in cache
+and the numbers are the kernels' compute cost without page faults.
 """
 from __future__ import annotations
 
@@ -25,10 +27,12 @@ import featureplat as fp  # noqa: E402
 from conftest import BenchData, bench_rows  # noqa: E402
 from features20 import FEATURE_NAMES, NUMPY_FEATURES, compile_plan, feature_set, polars_exprs  # noqa: E402
 
-REPEAT = 3
+REPEAT = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 
 
 def best(fn) -> float:
+    """Median of REPEAT timed calls after one warm-up call."""
+    fn()
     times = []
     for _ in range(REPEAT):
         gc.collect()
@@ -36,7 +40,7 @@ def best(fn) -> float:
         r = fn()
         times.append(time.perf_counter() - t0)
         del r
-    return min(times)
+    return float(np.median(times))
 
 
 def main() -> None:
@@ -50,24 +54,27 @@ def main() -> None:
     def one(name, expr):
         return fp.compile(fp.FeatureSet("one", inputs=fs.inputs, features={name: expr}))
 
-    print(f"{rows:,} rows, 1 thread, min of {REPEAT}; ms (ns/row)")
+    print(f"{rows:,} rows, 1 thread, median of {REPEAT}; ms (ns/row); load average {os.getloadavg()}")
     print(f"{'feature':16} {'featureplat':>18} {'numpy':>18} {'polars':>18} {'numpy/fp':>9} {'polars/fp':>9}")
-    for name in ["x passthrough"] + FEATURE_NAMES:
-        if name == "x passthrough":
+    for name in ["x (peers x+1)"] + FEATURE_NAMES:
+        if name == "x (peers x+1)":
             plan = one("x", fp.col("x"))
-            t_np = t_pl = float("nan")
+            t_np = best(lambda: d.np["x"] + 1.0)
+            t_pl = best(lambda: frame.select(pl.col("x") + 1.0))
         else:
             plan = one(name, fs.features[name])
             with np.errstate(invalid="ignore"):
                 t_np = best(lambda: NUMPY_FEATURES[name](d.np))
             t_pl = best(lambda: frame.select(exprs[name]))
         t_fp = best(lambda: plan.transform(d.table))
-        print(f"{name:16} {t_fp * 1e3:9.1f} ({t_fp * per_row:5.1f}) {t_np * 1e3:9.1f} ({t_np * per_row:5.1f}) "
-              f"{t_pl * 1e3:9.1f} ({t_pl * per_row:5.1f}) {t_np / t_fp:9.2f} {t_pl / t_fp:9.2f}")
+        print(f"{name:16} {t_fp * 1e3:9.1f} ({t_fp * per_row:5.1f}) {t_np * 1e3:9.1f} "
+              f"({t_np * per_row:5.1f}) {t_pl * 1e3:9.1f} ({t_pl * per_row:5.1f}) {t_np / t_fp:9.2f} "
+              f"{t_pl / t_fp:9.2f}")
     full = compile_plan()
     for to in ("arrow", "numpy"):
         t = best(lambda: full.transform(d.table, to=to))
         print(f"{'all 20, to=' + to:16} {t * 1e3:9.1f} ({t * per_row:5.1f})")
+    print(f"load average {os.getloadavg()}")
 
 
 if __name__ == "__main__":

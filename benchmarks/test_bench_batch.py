@@ -4,7 +4,7 @@ featureplat reads the Arrow table zero-copy; Polars starts from a DataFrame and 
 from column arrays, both converted once outside the timing. Everything on 1 thread
 (Polars' pool is pinned to 1 thread in conftest) except the featureplat threads=2 runs of
 the thread-scaling comparison. Each benchmark: 1 warm-up round, then
-FEATUREPLAT_BENCH_ROUNDS (default 5) timed rounds of one call; the ratio table compares
+FEATUREPLAT_BENCH_ROUNDS (default 7) timed rounds of one call; the ratio table compares
 medians.
 """
 from __future__ import annotations

@@ -42,5 +42,6 @@ def test_python_function_row(benchmark, plan, row, collector):
     benchmark.group = "row"
     out = _run(benchmark, python_features, row)
     assert out == plan.transform_row(row)
-    np.testing.assert_array_equal(np.array([float(v) for v in out.values()]), plan.transform_row(row, to="numpy"))
+    as_floats = np.array([float(v) for v in out.values()])
+    np.testing.assert_array_equal(as_floats, plan.transform_row(row, to="numpy"))
     collector.record("python.row", benchmark)

@@ -235,17 +235,13 @@ py::dict from_spec(const PlanSpec& spec) {
 
 // ---- numpy views of vectors the core produced --------------------------------------
 
-template <typename T>
-py::array take(std::vector<T>&& v) {
-  auto* holder = new std::vector<T>(std::move(v));
-  py::capsule owner(holder, [](void* p) { delete static_cast<std::vector<T>*>(p); });
-  return py::array_t<T>({static_cast<py::ssize_t>(holder->size())}, {sizeof(T)}, holder->data(), owner);
-}
 
-std::vector<uint8_t> pack_bits(const uint8_t* bytes, int64_t n) {
-  std::vector<uint8_t> bits((n + 7) / 8, 0);
-  for (int64_t i = 0; i < n; ++i) bits[i >> 3] |= static_cast<uint8_t>((bytes[i] & 1) << (i & 7));
-  return bits;
+py::array take(const Buffer& b) {
+  auto* holder = new std::shared_ptr<uint8_t>(b.share());
+  py::capsule owner(holder, [](void* p) { delete static_cast<std::shared_ptr<uint8_t>*>(p); });
+  static uint8_t empty = 0;
+  uint8_t* ptr = b.size() ? b.share().get() : &empty;
+  return py::array_t<uint8_t>({static_cast<py::ssize_t>(b.size())}, {1}, ptr, owner);
 }
 
 // ---- batches -------------------------------------------------------------------------
@@ -275,29 +271,20 @@ std::vector<BatchInput> to_batches(const py::list& batches, size_t ninputs) {
 // ---- rows ----------------------------------------------------------------------------
 
 int64_t datetime_micros(PyObject* v, const std::string& name) {
-  py::handle h(v);
-  py::object dt = py::reinterpret_borrow<py::object>(v);
-  if (PyDateTime_Check(v)) {
-    py::object tz = dt.attr("tzinfo");
-    if (!tz.is_none()) {
-      py::object off = dt.attr("utcoffset")();
-      if (!off.is_none()) {
-        // Subtract the offset in microseconds (timedelta fields are normalised).
-        int64_t off_us = (int64_t{PyDateTime_DELTA_GET_DAYS(off.ptr())} * 86400 +
-                          PyDateTime_DELTA_GET_SECONDS(off.ptr())) * 1000000 +
-                         PyDateTime_DELTA_GET_MICROSECONDS(off.ptr());
-        int64_t days = scalar::days_from_civil(PyDateTime_GET_YEAR(v), PyDateTime_GET_MONTH(v), PyDateTime_GET_DAY(v));
-        int64_t local = ((days * 24 + PyDateTime_DATE_GET_HOUR(v)) * 60 + PyDateTime_DATE_GET_MINUTE(v)) * 60 +
-                        PyDateTime_DATE_GET_SECOND(v);
-        return local * 1000000 + PyDateTime_DATE_GET_MICROSECOND(v) - off_us;
-      }
-    }
-    int64_t days = scalar::days_from_civil(PyDateTime_GET_YEAR(v), PyDateTime_GET_MONTH(v), PyDateTime_GET_DAY(v));
-    int64_t secs = ((days * 24 + PyDateTime_DATE_GET_HOUR(v)) * 60 + PyDateTime_DATE_GET_MINUTE(v)) * 60 +
-                   PyDateTime_DATE_GET_SECOND(v);
-    return secs * 1000000 + PyDateTime_DATE_GET_MICROSECOND(v);
-  }
-  raise("InputError", "input '" + name + "': not a datetime");
+  if (!PyDateTime_Check(v)) raise("InputError", "input '" + name + "': not a datetime");
+  int64_t days = scalar::days_from_civil(PyDateTime_GET_YEAR(v), PyDateTime_GET_MONTH(v), PyDateTime_GET_DAY(v));
+  int64_t secs = ((days * 24 + PyDateTime_DATE_GET_HOUR(v)) * 60 + PyDateTime_DATE_GET_MINUTE(v)) * 60 +
+                 PyDateTime_DATE_GET_SECOND(v);
+  int64_t us = secs * 1000000 + PyDateTime_DATE_GET_MICROSECOND(v);
+  // Naive datetimes are UTC, as naive Arrow timestamps are; UTC itself needs no call.
+  PyObject* tz = PyDateTime_DATE_GET_TZINFO(v);
+  if (tz == Py_None || tz == PyDateTime_TimeZone_UTC) return us;
+  py::object off = py::reinterpret_borrow<py::object>(v).attr("utcoffset")();
+  if (off.is_none()) return us;
+  int64_t off_us = (int64_t{PyDateTime_DELTA_GET_DAYS(off.ptr())} * 86400 + PyDateTime_DELTA_GET_SECONDS(off.ptr())) *
+                       1000000 +
+                   PyDateTime_DELTA_GET_MICROSECONDS(off.ptr());
+  return us - off_us;
 }
 
 SourceValue to_source(PyObject* v, const std::string& name) {
@@ -401,18 +388,15 @@ class PyProgram {
     check(st);
     py::list out;
     for (OutputColumn& c : cols) {
-      int64_t n = static_cast<int64_t>(c.valid.size());
-      py::object validity = c.null_count ? py::object(take(pack_bits(c.valid.data(), n))) : py::object(py::none());
-      py::object data, offsets = py::none(), chars = py::none();
-      if (c.type == DType::kBool) data = take(pack_bits(c.data.data(), n));
-      else if (c.type == DType::kString) {
-        offsets = take(std::move(c.offsets));
-        chars = take(std::move(c.chars));
-        data = py::none();
+      py::object validity = c.null_count ? py::object(take(c.validity)) : py::object(py::none());
+      py::object data = py::none(), offsets = py::none(), chars = py::none();
+      if (c.type == DType::kString) {
+        offsets = take(c.offsets);
+        chars = take(c.chars);
       } else {
-        data = take(std::move(c.data));
+        data = take(c.data);
       }
-      out.append(py::make_tuple(dtype_name(c.type), n, c.null_count, validity, data, offsets, chars));
+      out.append(py::make_tuple(dtype_name(c.type), c.length, c.null_count, validity, data, offsets, chars));
     }
     return out;
   }

@@ -4,10 +4,14 @@
 // values and agree bit for bit.
 #include "featureplat/executor.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <limits>
 #include <mutex>
 #include <string>
@@ -422,6 +426,51 @@ Status Program::check_batches(const std::vector<BatchInput>& batches) const {
   return Status::OK();
 }
 
+namespace {
+
+// Calls fn(i) for i in [0, n) on up to `threads` threads.
+template <typename Fn>
+void parallel_for(int threads, size_t n, Fn fn) {
+  int nt = std::max(1, std::min<int>(threads, static_cast<int>(n)));
+  if (nt <= 1) {
+    for (size_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < nt; ++t) {
+    pool.emplace_back([&] {
+      for (size_t i; (i = next.fetch_add(1)) < n;) fn(i);
+    });
+  }
+  for (auto& th : pool) th.join();
+}
+
+// Packs bytes (0/1) of rows [begin, end) into bits; begin is a multiple of 8.
+void pack_range(const uint8_t* bytes, int64_t begin, int64_t end, uint8_t* bits) {
+  for (int64_t i = begin; i < end; i += 8) {
+    uint8_t b = 0;
+    int64_t m = std::min<int64_t>(8, end - i);
+    for (int64_t k = 0; k < m; ++k) b |= static_cast<uint8_t>((bytes[i + k] & 1) << k);
+    bits[i >> 3] = b;
+  }
+}
+
+}  // namespace
+
+Buffer::Buffer(size_t size) : size_(size) {
+  if (size == 0) return;
+  constexpr size_t kHuge = size_t{2} << 20;
+  size_t align = size >= 2 * kHuge ? kHuge : 64;
+  size_t padded = (size + align - 1) / align * align;
+  void* p = std::aligned_alloc(align, padded);
+  if (!p) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+  if (align == kHuge) madvise(p, padded, MADV_HUGEPAGE);
+#endif
+  ptr_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
+}
+
 Status Program::transform(const std::vector<BatchInput>& batches, int threads,
                           std::vector<OutputColumn>* out) const {
   FP_RETURN_NOT_OK(check_batches(batches));
@@ -429,11 +478,18 @@ Status Program::transform(const std::vector<BatchInput>& batches, int threads,
   for (const auto& b : batches) total += b.length;
   size_t no = plan_.outputs.size();
   out->assign(no, OutputColumn());
+  // Workers write one validity byte per row (and bools one byte per value); they are
+  // packed into bitmaps afterwards, in parallel over 8-row-aligned ranges.
+  std::vector<Buffer> valid_bytes(no), bool_bytes(no);
+  std::vector<std::atomic<int64_t>> nulls(no);
   for (size_t j = 0; j < no; ++j) {
     OutputColumn& oc = (*out)[j];
     oc.type = plan_.steps[plan_.outputs[j].step].out;
-    oc.valid.resize(total);
-    if (oc.type != DType::kString) oc.data.resize(total * slot_width(oc.type));
+    oc.length = total;
+    valid_bytes[j] = Buffer(static_cast<size_t>(total));
+    if (oc.type == DType::kBool) bool_bytes[j] = Buffer(static_cast<size_t>(total));
+    else if (oc.type != DType::kString) oc.data = Buffer(static_cast<size_t>(total) * 8);
+    nulls[j] = 0;
   }
   std::vector<Task> tasks = make_tasks(batches, kMorsel);
   // Strings are appended per task and stitched afterwards.
@@ -441,6 +497,7 @@ Status Program::transform(const std::vector<BatchInput>& batches, int threads,
   std::vector<std::vector<std::vector<int64_t>>> task_lens(tasks.size(), std::vector<std::vector<int64_t>>(no));
   Status st = run_tasks(plan_, batches, tasks, threads, [&](ExecContext& ctx, size_t t, const std::vector<ColumnReader>& rd) {
     const Task& task = tasks[t];
+    std::vector<int64_t> task_nulls(no, 0);
     for (int64_t s = 0; s < task.len; s += kChunk) {
       int64_t n = std::min(kChunk, task.len - s);
       int64_t g = task.global + s;
@@ -449,7 +506,10 @@ Status Program::transform(const std::vector<BatchInput>& batches, int threads,
       for (size_t j = 0; j < no; ++j) {
         OutputColumn& oc = (*out)[j];
         const Slot& sl = ctx.slot(plan_.outputs[j].step);
-        std::memcpy(oc.valid.data() + g, sl.valid, n);
+        std::memcpy(valid_bytes[j].data() + g, sl.valid, n);
+        int64_t chunk_nulls = 0;
+        for (int64_t i = 0; i < n; ++i) chunk_nulls += sl.valid[i] == 0;
+        task_nulls[j] += chunk_nulls;
         if (oc.type == DType::kString) {
           auto& chars = task_chars[t][j];
           auto& lens = task_lens[t][j];
@@ -459,39 +519,60 @@ Status Program::transform(const std::vector<BatchInput>& batches, int threads,
             chars.insert(chars.end(), v[i].ptr, v[i].ptr + len);
             lens.push_back(len);
           }
+        } else if (oc.type == DType::kBool) {
+          uint8_t* dst = bool_bytes[j].data() + g;
+          const uint8_t* src = sl.as<uint8_t>();
+          // Null rows get a zero payload so outputs are deterministic byte for byte.
+          for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<uint8_t>(src[i] & sl.valid[i]);
         } else {
-          size_t w = slot_width(oc.type);
-          std::memcpy(oc.data.data() + g * w, sl.data, n * w);
+          uint8_t* dst = oc.data.data() + g * 8;
+          std::memcpy(dst, sl.data, n * 8);
+          if (chunk_nulls) {
+            for (int64_t i = 0; i < n; ++i) {
+              if (!sl.valid[i]) std::memset(dst + i * 8, 0, 8);
+            }
+          }
         }
       }
     }
+    for (size_t j = 0; j < no; ++j) nulls[j] += task_nulls[j];
     return Status::OK();
   });
   if (!st.ok()) return st;
+  constexpr int64_t kPackRange = int64_t{1} << 20;  // rows, a multiple of 8
+  size_t ranges = static_cast<size_t>((total + kPackRange - 1) / kPackRange);
   for (size_t j = 0; j < no; ++j) {
     OutputColumn& oc = (*out)[j];
-    int64_t nulls = 0;
-    for (int64_t i = 0; i < total; ++i) nulls += !oc.valid[i];
-    oc.null_count = nulls;
-    if (oc.type == DType::kString) {
-      size_t bytes = 0;
-      for (size_t t = 0; t < tasks.size(); ++t) bytes += task_chars[t][j].size();
-      oc.chars.reserve(bytes);
-      oc.offsets.reserve(total + 1);
-      oc.offsets.push_back(0);
-      for (size_t t = 0; t < tasks.size(); ++t) {
-        oc.chars.insert(oc.chars.end(), task_chars[t][j].begin(), task_chars[t][j].end());
-        for (int64_t len : task_lens[t][j]) oc.offsets.push_back(oc.offsets.back() + len);
-        std::vector<char>().swap(task_chars[t][j]);
+    oc.null_count = nulls[j];
+    size_t bitmap_bytes = static_cast<size_t>((total + 7) / 8);
+    if (oc.null_count) oc.validity = Buffer(bitmap_bytes);
+    if (oc.type == DType::kBool) oc.data = Buffer(bitmap_bytes);
+  }
+  parallel_for(threads, ranges * no, [&](size_t k) {
+    size_t j = k / ranges;
+    int64_t begin = static_cast<int64_t>(k % ranges) * kPackRange;
+    int64_t end = std::min(total, begin + kPackRange);
+    OutputColumn& oc = (*out)[j];
+    if (oc.null_count) pack_range(valid_bytes[j].data(), begin, end, oc.validity.data());
+    if (oc.type == DType::kBool) pack_range(bool_bytes[j].data(), begin, end, oc.data.data());
+  });
+  for (size_t j = 0; j < no; ++j) {
+    OutputColumn& oc = (*out)[j];
+    if (oc.type != DType::kString) continue;
+    size_t bytes = 0;
+    for (size_t t = 0; t < tasks.size(); ++t) bytes += task_chars[t][j].size();
+    oc.chars = Buffer(bytes);
+    oc.offsets = Buffer(static_cast<size_t>(total + 1) * 8);
+    int64_t* off = oc.offsets.as<int64_t>();
+    int64_t pos = 0, row = 0;
+    off[0] = 0;
+    for (size_t t = 0; t < tasks.size(); ++t) {
+      if (!task_chars[t][j].empty()) std::memcpy(oc.chars.data() + pos, task_chars[t][j].data(), task_chars[t][j].size());
+      for (int64_t len : task_lens[t][j]) {
+        pos += len;
+        off[++row] = pos;
       }
-    } else {
-      // Null rows get a zero payload so outputs are deterministic byte for byte.
-      size_t w = slot_width(oc.type);
-      if (nulls) {
-        for (int64_t i = 0; i < total; ++i) {
-          if (!oc.valid[i]) std::memset(oc.data.data() + i * w, 0, w);
-        }
-      }
+      std::vector<char>().swap(task_chars[t][j]);
     }
   }
   return Status::OK();

@@ -56,9 +56,6 @@ _NAN = float("nan")
 _US_PER_SECOND = 1_000_000
 _US_PER_DAY = 86_400 * _US_PER_SECOND
 
-NUMERIC = ("int64", "float64")
-
-
 class ReferenceTypeMismatch(AssertionError):
     """A step's declared ``dtype`` differs from the type the reference infers for it."""
 

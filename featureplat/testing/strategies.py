@@ -508,11 +508,8 @@ def supported_combinations(max_args: int = 3) -> list[dict]:
     for variadic ops), crossed with the op's variants.  Returns dicts with ``op``,
     ``arg_dtypes``, ``variant`` and the result ``dtype`` of the normalized plan.
 
-    NOTE: this calls ``core.optimize`` on plans that are expected to fail.  Any error
-    raised through the binding makes the process crash at interpreter exit (the
-    binding caches ``featureplat.errors`` in a function-local static ``py::object``
-    that is destroyed after finalization), so the test suite runs this function in a
-    subprocess that leaves with ``os._exit``.
+    Most candidates do not compile: ``PlanError`` (or its subclass ``FeatureTypeError``)
+    from ``core.optimize`` marks them unsupported.
     """
     import featureplat._core as core
     from featureplat.errors import PlanError

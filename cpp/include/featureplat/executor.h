@@ -55,14 +55,46 @@ struct BatchInput {
   int64_t length = 0;                       ///< rows
 };
 
-/// Batch results, one column per output, concatenated over all batches.
+/// Uninitialised, 64-byte aligned bytes. Large buffers are advised to use huge pages, and
+/// their pages are first touched by the worker threads that fill them. Shared ownership
+/// lets Python keep the memory alive without a copy.
+class Buffer {
+ public:
+  Buffer() = default;
+  /// Allocates `size` bytes (contents unspecified).
+  explicit Buffer(size_t size);
+  /// First byte.
+  uint8_t* data() { return ptr_.get(); }
+  const uint8_t* data() const { return ptr_.get(); }
+  /// Size in bytes.
+  size_t size() const { return size_; }
+  /// True when no bytes are held.
+  bool empty() const { return size_ == 0; }
+  /// Typed view.
+  template <typename T> T* as() { return reinterpret_cast<T*>(ptr_.get()); }
+  template <typename T> const T* as() const { return reinterpret_cast<const T*>(ptr_.get()); }
+  /// The owning pointer (for zero-copy hand-off).
+  std::shared_ptr<uint8_t> share() const { return ptr_; }
+
+ private:
+  std::shared_ptr<uint8_t> ptr_;
+  size_t size_ = 0;
+};
+
+/// Batch results for one output, concatenated over all batches, in Arrow layout.
 struct OutputColumn {
-  DType type = DType::kNull;      ///< output type
-  std::vector<uint8_t> valid;     ///< one byte per row
-  std::vector<uint8_t> data;      ///< fixed width payload (1 byte bool, 8 bytes otherwise)
-  std::vector<int64_t> offsets;   ///< strings: n + 1 offsets
-  std::vector<char> chars;        ///< strings: UTF-8 bytes
-  int64_t null_count = 0;         ///< rows that are null
+  DType type = DType::kNull;  ///< output type
+  int64_t length = 0;         ///< rows
+  int64_t null_count = 0;     ///< rows that are null
+  Buffer validity;            ///< LSB-first bitmap, 1 = present; empty when null_count == 0
+  Buffer data;                ///< bool: LSB-first bitmap; int64/timestamp/float64: 8 bytes a row; null rows hold 0
+  Buffer offsets;             ///< strings: length + 1 int64 offsets
+  Buffer chars;               ///< strings: UTF-8 bytes
+
+  /// Whether row `i` is present.
+  bool is_valid(int64_t i) const {
+    return validity.empty() || ((validity.data()[i >> 3] >> (i & 7)) & 1);
+  }
 };
 
 /// A compiled, shareable program. Thread-safe: each call uses its own scratch.

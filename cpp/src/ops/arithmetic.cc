@@ -158,7 +158,7 @@ void register_arithmetic_ops(Registry& r) {
   {
     OpDef d = binary("pow", "pow(a: int64|float64, b: int64|float64) -> float64",
                      "a ** b, always float64 via the C library pow (IEEE 754 special cases: "
-                     "pow(x, 0) = 1 even for NaN, pow(0, -1) = inf, negative ** non-integer = "
+                     "pow(x, 0) = 1 even for a quiet NaN, pow(0, -1) = inf, negative ** non-integer = "
                      "NaN, overflow = inf). Null in, null out.",
                      resolve_numeric2<nullptr, pow_f>);
     d.transcendental = true;

@@ -13,11 +13,11 @@ __version__ = "0.1.0"
 from featureplat import _core  # noqa: E402
 from featureplat.dsl import Expr, FeatureSet, Input, coalesce, col, feast, lit, request, when  # noqa: E402
 from featureplat.errors import FeatureplatError, FeatureTypeError, InputError, PlanError  # noqa: E402
-from featureplat.plan import FORMAT_VERSION, Plan, load_plan, ops, plan_from_bytes  # noqa: E402
+from featureplat.plan import FORMAT_VERSION, FittedPlan, Plan, load_plan, ops, plan_from_bytes  # noqa: E402
 from featureplat.compile import compile  # noqa: E402,A004
 
 __all__ = [
-    "FORMAT_VERSION", "Expr", "FeatureSet", "FeatureTypeError", "FeatureplatError", "Input", "InputError",
+    "FORMAT_VERSION", "Expr", "FittedPlan", "FeatureSet", "FeatureTypeError", "FeatureplatError", "Input", "InputError",
     "Plan", "PlanError", "coalesce", "col", "compile", "feast", "lit", "load_plan", "ops", "plan_from_bytes",
     "request", "when",
 ]

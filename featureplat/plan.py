@@ -90,7 +90,8 @@ def canonical_json(obj: Any) -> bytes:
 def _check_document(doc: Any) -> dict:
     if not isinstance(doc, dict):
         raise PlanError("plan must be a JSON object")
-    for key, kind in (("format_version", int), ("name", str), ("inputs", list), ("steps", list), ("outputs", list)):
+    for key, kind in (("format_version", int), ("name", str), ("inputs", list), ("steps", list), ("outputs", list),
+                      ("fitted", list)):
         if key not in doc:
             raise PlanError(f"plan is missing {key!r}")
         if not isinstance(doc[key], kind) or isinstance(doc[key], bool):
@@ -98,13 +99,22 @@ def _check_document(doc: Any) -> dict:
     if doc["format_version"] != FORMAT_VERSION:
         raise PlanError(f"plan format version {doc['format_version']} is not supported "
                         f"(this featureplat reads version {FORMAT_VERSION})")
-    extra = set(doc) - {"format_version", "name", "inputs", "steps", "outputs"}
+    extra = set(doc) - {"format_version", "name", "inputs", "steps", "outputs", "fitted"}
     if extra:
         raise PlanError(f"plan has unknown fields {sorted(extra)}")
     for i, inp in enumerate(doc["inputs"]):
         if not isinstance(inp, dict) or set(inp) != {"name", "dtype", "source"} or not isinstance(inp["source"], str):
             raise PlanError(f"plan inputs[{i}] must have exactly name, dtype and source")
+    for i, rec in enumerate(doc["fitted"]):
+        if not isinstance(rec, dict) or set(rec) != {"features", "transform", "expression", "rows", "statistics"} \
+                or not isinstance(rec["statistics"], dict):
+            raise PlanError(f"plan fitted[{i}] is malformed")
     return doc
+
+
+def _unfitted_ops(doc: dict) -> list[str]:
+    from featureplat.fit import FITTED_OPS
+    return [s.get("op") for s in doc["steps"] if isinstance(s, dict) and s.get("op") in FITTED_OPS]
 
 
 class Plan:
@@ -122,8 +132,13 @@ class Plan:
 
     def __init__(self, document: Mapping[str, Any]):
         doc = _check_document(dict(document))
+        self._unfitted = _unfitted_ops(doc)
         try:
-            program = _core.Program(doc)
+            if self._unfitted:
+                _core.validate(doc)
+                program = None
+            else:
+                program = _core.Program(doc)
         except RecursionError:
             raise PlanError("plan is nested too deeply") from None
         self._doc = doc
@@ -132,7 +147,7 @@ class Plan:
         self._hash = hashlib.sha256(self._canonical).hexdigest()
         self._inputs = [i["name"] for i in doc["inputs"]]
         self._features = [o["name"] for o in doc["outputs"]]
-        self._types = list(program.output_types())
+        self._types = [doc["steps"][o["step"]]["dtype"] for o in doc["outputs"]]
 
     # ---- identity ---------------------------------------------------------------------
     @property
@@ -203,6 +218,38 @@ class Plan:
         tmp.replace(p)
         return p
 
+    # ---- fitting ----------------------------------------------------------------------
+    @property
+    def needs_fit(self) -> bool:
+        """True while the plan has fitted transforms without statistics."""
+        return bool(self._unfitted)
+
+    def fit(self, data: Any, *, threads: int = 1, exact_budget: int | None = None) -> "FittedPlan":
+        """Compute the statistics of every fitted transform on training ``data`` and return
+        the :class:`FittedPlan` with them frozen in as constants.
+
+        ``data``: a Table/RecordBatch/DataFrame/dict, an iterable of them (streamed; memory
+        does not grow with the number of rows), or a function returning a fresh iterable
+        (needed for one-shot sources when fitted transforms are nested). Every analyzer of
+        one nesting level runs in the same pass. Quantiles are exact while at most
+        ``exact_budget`` values are held per quantile transform, a KLL sketch beyond.
+        """
+        from featureplat.fit import DEFAULT_EXACT_BUDGET, fit_document
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+            raise InputError(f"threads must be a non-negative integer, got {threads!r}")
+        budget = DEFAULT_EXACT_BUDGET if exact_budget is None else exact_budget
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+            raise InputError(f"exact_budget must be a positive integer, got {exact_budget!r}")
+        return FittedPlan(fit_document(self._doc, data, threads=threads or (os.cpu_count() or 1),
+                                       exact_budget=budget))
+
+    def _require_program(self):
+        if self._program is None:
+            raise PlanError(
+                f"plan {self.name!r} has fitted transforms ({', '.join(sorted(set(self._unfitted)))}) that have "
+                "not been fitted: call plan.fit(training_data) and use the FittedPlan it returns")
+        return self._program
+
     # ---- execution --------------------------------------------------------------------
     def transform(self, data: Any, *, threads: int = 1, to: str = "arrow"):
         """Compute every feature for every row of ``data``.
@@ -217,6 +264,7 @@ class Plan:
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
             raise InputError(f"threads must be a non-negative integer, got {threads!r}")
         threads = threads or (os.cpu_count() or 1)
+        self._require_program()
         batches = to_batches(data, self._inputs)
         payload = [(b.num_rows, [c.__arrow_c_array__() for c in b.columns]) for b in batches]
         if _force_row():
@@ -233,10 +281,11 @@ class Plan:
         ``row`` maps each input name to a Python value (None for null). Returns a dict, or
         with ``to="numpy"`` a float64 vector in feature order (null -> NaN).
         """
+        program = self._program or self._require_program()
         if to == "numpy":
-            return self._program.row_vector(row if isinstance(row, dict) else dict(row))
+            return program.row_vector(row if isinstance(row, dict) else dict(row))
         if to == "dict":
-            return self._program.row_dict(row if isinstance(row, dict) else dict(row))
+            return program.row_dict(row if isinstance(row, dict) else dict(row))
         raise InputError(f"to must be 'dict' or 'numpy', got {to!r}")
 
     def _transform_rows(self, batches: list[pa.RecordBatch], to: str):
@@ -256,6 +305,25 @@ class Plan:
             else:
                 arrays.append(pa.array(vals, _ARROW_TYPES[t]))
         return pa.Table.from_arrays(arrays, names=self._features)
+
+
+class FittedPlan(Plan):
+    """A plan whose fitted transforms carry statistics from training data. It is an
+    ordinary plan (the statistics are constants in its steps, covered by ``plan_hash``),
+    so serving it never runs an analyzer.
+    """
+
+    def statistics(self) -> dict[str, list[dict]]:
+        """Per feature, the fitted transforms it uses with their frozen statistics."""
+        out: dict[str, list[dict]] = {}
+        for rec in _decode(json.loads(canonical_json(self._doc["fitted"]))):
+            stats = {k: ([x["value"] for x in v] if isinstance(v, list) else v["value"])
+                     for k, v in rec["statistics"].items()}
+            entry = {"transform": rec["transform"], "expression": rec["expression"], "rows": rec["rows"]["value"],
+                     **stats}
+            for f in rec["features"]:
+                out.setdefault(f, []).append(entry)
+        return out
 
 
 def _iter_rows(batches: list[pa.RecordBatch], names: list[str]):
@@ -311,7 +379,7 @@ def plan_from_bytes(blob: bytes, source: str = "<bytes>") -> Plan:
         raise PlanError(f"{source}: plan body must be an object with 'meta' and 'plan'")
     try:
         doc = _decode(outer["plan"])
-        plan = Plan(doc)
+        plan = FittedPlan(doc) if isinstance(doc, dict) and doc.get("fitted") else Plan(doc)
     except RecursionError:
         raise PlanError(f"{source}: plan is nested too deeply") from None
     except FeatureplatError as err:

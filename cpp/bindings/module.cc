@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "featureplat/analyzers.h"
 #include "featureplat/executor.h"
 #include "featureplat/plan.h"
 #include "featureplat/registry.h"
@@ -360,6 +361,65 @@ SourceValue to_source(PyObject* v, const std::string& name) {
                           py::str(py::type::handle_of(h).attr("__name__")).cast<std::string>());
 }
 
+Params to_params(const py::dict& params, const std::string& where) {
+  Params out;
+  for (auto kv : params) {
+    std::string name = kv.first.cast<std::string>();
+    Param p;
+    if (py::isinstance<py::list>(kv.second)) {
+      p.is_list = true;
+      int k = 0;
+      for (py::handle e : kv.second) p.values.push_back(to_scalar(e, where + "." + name + "[" + std::to_string(k++) + "]"));
+    } else {
+      p.values.push_back(to_scalar(kv.second, where + "." + name));
+    }
+    out.emplace(name, std::move(p));
+  }
+  return out;
+}
+
+py::object scalar_value(const Scalar& s) {
+  if (s.is_null) return py::none();
+  switch (s.type) {
+    case DType::kBool: return py::bool_(s.b);
+    case DType::kFloat64:
+    case DType::kFloat32: return py::float_(s.f);
+    case DType::kString: return py::str(s.s);
+    default: return py::int_(s.i);
+  }
+}
+
+// An analyzer state owned by Python (fit keeps one per fitted transform).
+class PyAnalyzer {
+ public:
+  PyAnalyzer(const std::string& kind, const std::string& dtype, const py::dict& params) {
+    DType t = as_dtype(dtype, "analyzer");
+    Result<std::unique_ptr<Analyzer>> r = make_analyzer(kind, t, to_params(params, "analyzer params"));
+    if (!r.ok()) raise_status(r.status());
+    state_ = std::move(r.value());
+  }
+  explicit PyAnalyzer(std::unique_ptr<Analyzer> s) : state_(std::move(s)) {}
+  Analyzer* get() { return state_.get(); }
+  std::string kind() const { return state_->kind(); }
+  void merge(PyAnalyzer& other) { check(state_->merge(*other.state_)); }
+  PyAnalyzer empty_clone() const { return PyAnalyzer(state_->empty_clone()); }
+  py::dict result() const {
+    Result<AnalyzerResult> r = state_->finalize();
+    if (!r.ok()) raise_status(r.status());
+    py::dict out;
+    for (const auto& kv : r.value().scalars) out[py::str(kv.first)] = scalar_value(kv.second);
+    for (const auto& kv : r.value().lists) {
+      py::list l;
+      for (const Scalar& x : kv.second) l.append(scalar_value(x));
+      out[py::str(kv.first)] = l;
+    }
+    return out;
+  }
+
+ private:
+  std::shared_ptr<Analyzer> state_;
+};
+
 class PyProgram {
  public:
   explicit PyProgram(py::handle plan) {
@@ -399,6 +459,18 @@ class PyProgram {
       out.append(py::make_tuple(dtype_name(c.type), c.length, c.null_count, validity, data, offsets, chars));
     }
     return out;
+  }
+
+  void analyze(const py::list& batches, int threads, const py::list& analyzers) {
+    std::vector<BatchInput> bs = to_batches(batches, program_->plan().inputs.size());
+    std::vector<Analyzer*> states;
+    for (py::handle a : analyzers) states.push_back(a.cast<PyAnalyzer&>().get());
+    Status st;
+    {
+      py::gil_scoped_release release;
+      st = program_->analyze(bs, threads, states);
+    }
+    check(st);
   }
 
   void check_batches(const py::list& batches) {
@@ -581,11 +653,20 @@ PYBIND11_MODULE(_core, m) {
     return scalar::xxh64(s.data(), s.size(), seed);
   }, py::arg("data"), py::arg("seed") = 0);
 
+  py::class_<PyAnalyzer>(m, "Analyzer")
+      .def(py::init<const std::string&, const std::string&, const py::dict&>(), py::arg("kind"), py::arg("dtype"),
+           py::arg("params"))
+      .def_property_readonly("kind", &PyAnalyzer::kind)
+      .def("merge", &PyAnalyzer::merge)
+      .def("empty_clone", &PyAnalyzer::empty_clone)
+      .def("result", &PyAnalyzer::result);
+
   py::class_<PyProgram>(m, "Program")
       .def(py::init<py::handle>())
       .def("transform", &PyProgram::transform)
       .def("transform_matrix", &PyProgram::transform_matrix)
       .def("check_batches", &PyProgram::check_batches)
+      .def("analyze", &PyProgram::analyze)
       .def("row_vector", &PyProgram::row_vector)
       .def("row_dict", &PyProgram::row_dict, py::arg("row"), py::arg("raw") = false)
       .def("output_types", &PyProgram::output_types);

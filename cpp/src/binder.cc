@@ -291,7 +291,7 @@ Result<PlanSpec> optimize_plan(const PlanSpec& spec) {
       if (!v) break;
       consts.push_back(v);
     }
-    if (!args.empty() && consts.size() == args.size()) {
+    if (bd.kernel && !args.empty() && consts.size() == args.size()) {
       std::vector<Scalar> copies;
       copies.reserve(consts.size());
       for (const Scalar* c : consts) copies.push_back(*c);

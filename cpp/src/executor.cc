@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "featureplat/analyzers.h"
 #include "featureplat/scalar_fns.h"
 
 namespace featureplat {
@@ -341,6 +342,15 @@ class ExecContext {
 Result<std::shared_ptr<Program>> Program::Make(const PlanSpec& spec) {
   Result<BoundPlan> b = bind_plan(spec);
   if (!b.ok()) return b.status();
+  for (size_t i = 0; i < b.value().steps.size(); ++i) {
+    const BoundStep& st = b.value().steps[i];
+    if (!st.kernel && st.def->family != "structural") {
+      return Status(ErrorCode::kPlanError,
+                    "step " + std::to_string(i) + ": '" + st.def->name +
+                        "' is a fitted transform that has not been fitted; call plan.fit(training data) first",
+                    static_cast<int64_t>(i));
+    }
+  }
   return std::shared_ptr<Program>(new Program(std::move(b.value())));
 }
 
@@ -574,6 +584,33 @@ Status Program::transform(const std::vector<BatchInput>& batches, int threads,
       }
       std::vector<char>().swap(task_chars[t][j]);
     }
+  }
+  return Status::OK();
+}
+
+Status Program::analyze(const std::vector<BatchInput>& batches, int threads,
+                        const std::vector<Analyzer*>& states) const {
+  FP_RETURN_NOT_OK(check_batches(batches));
+  size_t no = plan_.outputs.size();
+  if (states.size() != no) return Status(ErrorCode::kInputError, "one analyzer per output is required");
+  std::vector<Task> tasks = make_tasks(batches, kMorsel);
+  std::vector<std::vector<std::unique_ptr<Analyzer>>> partial(tasks.size());
+  Status st = run_tasks(plan_, batches, tasks, threads, [&](ExecContext& ctx, size_t t, const std::vector<ColumnReader>& rd) {
+    const Task& task = tasks[t];
+    auto& mine = partial[t];
+    for (size_t j = 0; j < no; ++j) mine.push_back(states[j]->empty_clone());
+    for (int64_t s = 0; s < task.len; s += kChunk) {
+      int64_t n = std::min(kChunk, task.len - s);
+      FP_RETURN_NOT_OK(ctx.load_batch(rd, task.start + s, n, task.global + s));
+      ctx.run(n);
+      for (size_t j = 0; j < no; ++j) mine[j]->update(ctx.slot(plan_.outputs[j].step), n);
+    }
+    return Status::OK();
+  });
+  if (!st.ok()) return st;
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    for (size_t j = 0; j < no; ++j) FP_RETURN_NOT_OK(states[j]->merge(*partial[t][j]));
+    partial[t].clear();
   }
   return Status::OK();
 }

@@ -46,6 +46,7 @@ const Registry& Registry::Get() {
     register_string_ops(*r);
     register_temporal_ops(*r);
     register_encoding_ops(*r);
+    register_fitted_ops(*r);
     return r;
   }();
   return *registry;

@@ -1750,7 +1750,7 @@ TEST_CASE(executor_string_and_bool_columns_with_offsets) {
 TEST_CASE(registry_ops_are_documented_and_resolvable) {
   const Registry& reg = Registry::Get();
   const std::set<std::string> families = {"structural", "arithmetic", "comparison", "logic", "math", "nulls",
-                                          "cast", "string", "temporal", "encoding", "control"};
+                                          "cast", "string", "temporal", "encoding", "control", "fitted"};
   std::set<std::string> names;
   CHECK(!reg.ops().empty());
   for (const OpDef& d : reg.ops()) {
@@ -1835,7 +1835,8 @@ TEST_CASE(registry_every_op_runs_on_both_paths) {
   };
   const Registry& reg = Registry::Get();
   for (const OpDef& d : reg.ops()) {
-    if (d.family == "structural") continue;
+    // Fitted ops never execute: plan.fit rewrites them into ordinary ops (see the test below).
+    if (d.family == "structural" || d.family == "fitted") continue;
     if (!CHECK(uses.count(d.name))) std::fprintf(stderr, "  no sample use for op %s\n", d.name.c_str());
   }
   // One input per type: b, i, f, s, t.
@@ -1898,3 +1899,31 @@ TEST_CASE(row_runner_fills_duplicate_input_steps) {
   }
 }
 
+
+TEST_CASE(unfitted_plans_do_not_execute) {
+  for (const OpDef& d : Registry::Get().ops()) {
+    if (d.family != "fitted") continue;
+    PlanSpec s;
+    s.inputs = {{"x", d.name == "vocabulary" || d.name == "one_hot" ? DType::kString : DType::kFloat64}};
+    PlanStep in;
+    in.op = "input";
+    in.params["index"].values = {Scalar::Int(0)};
+    in.dtype = s.inputs[0].declared;
+    PlanStep f;
+    f.op = d.name;
+    f.args = {0};
+    if (d.name == "quantile_bucketize") f.params["n"].values = {Scalar::Int(4)};
+    if (d.name == "impute") f.params["strategy"].values = {Scalar::Str("mean")};
+    s.steps = {in, f};
+    Result<PlanSpec> opt = optimize_plan(s);
+    if (!CHECK(opt.ok())) { std::fprintf(stderr, "  %s: %s\n", d.name.c_str(), opt.status().message().c_str()); continue; }
+    PlanSpec with_output = s;
+    with_output.outputs = {{"y", 1}};
+    Result<PlanSpec> o2 = optimize_plan(with_output);
+    if (!CHECK(o2.ok())) continue;
+    Result<std::shared_ptr<Program>> prog = Program::Make(o2.value());
+    CHECK(!prog.ok());
+    CHECK(prog.status().code() == ErrorCode::kPlanError);
+    CHECK(prog.status().message().find("call plan.fit") != std::string::npos);
+  }
+}

@@ -77,5 +77,6 @@ def compile(feature_set: FeatureSet) -> Plan:
         ],
         "steps": optimized["steps"],
         "outputs": optimized["outputs"],
+        "fitted": [],
     }
     return Plan(doc)

@@ -241,6 +241,49 @@ class Expr:
             "default": _scalar(default),
         })
 
+    # ---- fitted transforms (statistics come from plan.fit) ---------------------------
+    def standard_scale(self) -> "Expr":
+        """(x - mean) / std, with mean and std fitted on training data."""
+        return _call("standard_scale", self)
+
+    def min_max_scale(self) -> "Expr":
+        """(x - min) / (max - min), fitted on training data."""
+        return _call("min_max_scale", self)
+
+    def robust_scale(self) -> "Expr":
+        """(x - median) / (q75 - q25), fitted on training data."""
+        return _call("robust_scale", self)
+
+    def quantile_bucketize(self, n: int) -> "Expr":
+        """Bucket index by the fitted n-quantiles of the training data."""
+        return _call("quantile_bucketize", self, params={"n": _int_param(n, "quantile_bucketize n")})
+
+    def vocabulary(self, top_k: int | None = None, min_frequency: int = 1, num_oov_buckets: int = 1,
+                   order: str = "frequency") -> "Expr":
+        """Index in the fitted vocabulary; unseen values hash into ``num_oov_buckets``."""
+        return _call("vocabulary", self, params={
+            "top_k": _scalar(None, "int64") if top_k is None else _int_param(top_k, "vocabulary top_k"),
+            "min_frequency": _int_param(min_frequency, "vocabulary min_frequency"),
+            "num_oov_buckets": _int_param(num_oov_buckets, "vocabulary num_oov_buckets"),
+            "order": _str_param(order, "vocabulary order"),
+        })
+
+    def one_hot(self, top_k: int | None = None, min_frequency: int = 1, order: str = "value") -> "Expr":
+        """One 0/1 column per fitted vocabulary value, named ``<feature>__<value>``."""
+        return _call("one_hot", self, params={
+            "top_k": _scalar(None, "int64") if top_k is None else _int_param(top_k, "one_hot top_k"),
+            "min_frequency": _int_param(min_frequency, "one_hot min_frequency"),
+            "order": _str_param(order, "one_hot order"),
+        })
+
+    def impute(self, strategy="mean") -> "Expr":
+        """Replace missing values (null, and NaN for floats) with the fitted mean, median or
+        most frequent value, or with a constant."""
+        if isinstance(strategy, str) and strategy in ("mean", "median", "most_frequent"):
+            return _call("impute", self, params={"strategy": _scalar(strategy)})
+        filled = self.fill_null(strategy)
+        return filled.fill_nan(strategy) if isinstance(strategy, float) else filled
+
     @property
     def str(self) -> "StringNamespace":
         """String functions."""
@@ -443,7 +486,7 @@ def _int_param(v, what: str) -> dict:
 
 def _str_param(v, what: str) -> dict:
     if not isinstance(v, str):
-        raise PlanError(f"str.{what}: the pattern must be a string, got {v!r}")
+        raise PlanError(f"{what}: expected a string, got {v!r}")
     return _scalar(v)
 
 

@@ -44,7 +44,38 @@ def strings_time_encoding() -> fp.FeatureSet:
     })
 
 
-ALL = {"arithmetic": arithmetic, "logic": logic_and_nulls, "text_time": strings_time_encoding}
+def fitted() -> fp.FeatureSet:
+    a, c = fp.col("amount"), fp.col("city")
+    return fp.FeatureSet("golden_fitted", inputs=INPUTS, features={
+        "z": a.log1p().standard_scale(), "mm": fp.col("count").min_max_scale(), "rb": a.robust_scale(),
+        "q": a.quantile_bucketize(4), "v": c.vocabulary(top_k=2, num_oov_buckets=2), "imp": a.impute("median"),
+        "city": c.one_hot(),
+    })
+
+
+ALL = {"arithmetic": arithmetic, "logic": logic_and_nulls, "text_time": strings_time_encoding, "fitted": fitted}
+
+# Deterministic training data for the fitted golden plan.
+FIT_DATA = {
+    "amount": [float(v) for v in range(1, 41)] + [None, float("nan")],
+    "count": list(range(-20, 22)),
+    "ratio32": [0.5] * 42,
+    "city": (["Lisbon", "Porto", "Faro"] * 14),
+    "seen_at": [1_700_000_000_000_000 + i for i in range(42)],
+    "active": [True, False] * 21,
+}
+
+
+def plan_for(name: str) -> fp.Plan:
+    """The golden plan of ``name``, fitted on FIT_DATA when it has fitted transforms."""
+    import pyarrow as pa
+    plan = fp.compile(ALL[name]())
+    if plan.needs_fit:
+        data = dict(FIT_DATA)
+        data["seen_at"] = pa.array(data["seen_at"], pa.timestamp("us", tz="UTC"))
+        data["ratio32"] = pa.array(data["ratio32"], pa.float32())
+        plan = plan.fit(data)
+    return plan
 
 ROWS = [
     {"amount": 12.5, "count": 3, "ratio32": 0.1, "city": " Lisbon ", "seen_at": 1_700_000_000_000_000, "active": False},

@@ -8,7 +8,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 import featureplat as fp  # noqa: E402
-from definitions import ALL, ROWS  # noqa: E402
+from definitions import ALL, ROWS, plan_for  # noqa: E402
 
 
 def expected_outputs(plan: fp.Plan) -> list[dict]:
@@ -21,7 +21,7 @@ def expected_outputs(plan: fp.Plan) -> list[dict]:
 
 def main() -> None:
     for name, make in ALL.items():
-        plan = fp.compile(make())
+        plan = plan_for(name)
         plan.save(HERE / f"{name}.fpplan")
         (HERE / f"{name}.expected.json").write_text(
             json.dumps({"plan_hash": plan.plan_hash, "rows": expected_outputs(plan)}, indent=1, ensure_ascii=False)

@@ -36,6 +36,11 @@ PARAMS = {
     "str_ends_with": [{"pattern": "n"}, {"pattern": ""}],
     "hash_bucket": [{"n": 7}, {"n": 1000}],
     "bucketize": [{"boundaries": [-1.0, 0.0, 2.5, 100.0]}],
+    "quantile_bucketize": [{"n": 4}, {"n": 10}],
+    "impute": [{"strategy": "mean"}, {"strategy": "median"}, {"strategy": "most_frequent"}],
+    "vocabulary": [{"top_k": None, "min_frequency": 1, "num_oov_buckets": 3, "order": "frequency"},
+                   {"top_k": 2, "min_frequency": 2, "num_oov_buckets": 0, "order": "value"}],
+    "one_hot": [{"top_k": None, "min_frequency": 1, "order": "value"}],
     "map": [{"keys": "by-arg", "values": [1.5, float("nan"), -0.0, None], "default": 9.0},
             {"keys": "by-arg", "values": ["x", "y", "z", "w"], "default": None}],
 }
@@ -92,7 +97,7 @@ def _plan(op: str, dtypes: list[str], params: dict) -> fp.Plan:
     raw = {"inputs": [{"name": f"a{k}", "dtype": d} for k, d in enumerate(dtypes)], "steps": steps,
            "outputs": [{"name": "out", "step": len(steps) - 1}]}
     norm = _core.optimize(raw)
-    return fp.Plan({"format_version": fp.FORMAT_VERSION, "name": op,
+    return fp.Plan({"format_version": fp.FORMAT_VERSION, "name": op, "fitted": [],
                     "inputs": [{**i, "source": "request"} for i in raw["inputs"]],
                     "steps": norm["steps"], "outputs": norm["outputs"]})
 
@@ -152,7 +157,11 @@ def test_op_parity(op):
     ran = 0
     for label, dtypes, params in cases:
         plan = _plan(op, dtypes, params)
-        _check_paths(plan, _table(dtypes, seed=len(label)), f"{op}[{label}]")
+        table = _table(dtypes, seed=len(label))
+        if plan.needs_fit:  # fitted ops: fit on the same data, then the fitted plan must agree
+            plan = plan.fit(table)
+            assert not plan.needs_fit
+        _check_paths(plan, table, f"{op}[{label}]")
         ran += 1
     assert ran == len(cases) > 0
 

@@ -33,6 +33,9 @@ DSL_EXAMPLES = {
     "dt_minute": t.dt.minute(), "dt_day_of_week": t.dt.day_of_week(),
     "dt_epoch_seconds": t.dt.epoch_seconds(), "dt_diff_seconds": t.dt.diff_seconds(t),
     "hash_bucket": s.hash_bucket(10), "bucketize": x.bucketize([0.0, 1.0]), "map": s.map({"a": 1}, 0),
+    "standard_scale": x.standard_scale(), "min_max_scale": x.min_max_scale(), "robust_scale": x.robust_scale(),
+    "quantile_bucketize": x.quantile_bucketize(4), "vocabulary": s.vocabulary(), "one_hot": s.one_hot(),
+    "impute": x.impute("median"),
 }
 INPUTS = {"x": fp.request("float64"), "n": fp.request("int64"), "s": fp.request("string"),
           "t": fp.request("timestamp"), "b": fp.request("bool")}
@@ -113,7 +116,7 @@ def test_param_validation_in_the_dsl():
         x.cast("int32")
     with pytest.raises(fp.PlanError, match="hash_bucket n must be an integer"):
         s.hash_bucket(2.5)
-    with pytest.raises(fp.PlanError, match="pattern must be a string"):
+    with pytest.raises(fp.PlanError, match="contains: expected a string"):
         s.str.contains(3)
     with pytest.raises(fp.PlanError, match="'view:feature'"):
         fp.feast("nocolon", "int64")

@@ -15,6 +15,7 @@
 namespace featureplat {
 
 class ExecContext;
+class Analyzer;
 
 /// Where an input value comes from before conversion to its declared type.
 enum class SourceKind : uint8_t {
@@ -114,6 +115,12 @@ class Program {
   /// Same, writing a row-major float64 matrix (rows x outputs); null -> NaN, bool -> 0/1,
   /// int64 -> nearest double. String and timestamp outputs are an error.
   Status transform_matrix(const std::vector<BatchInput>& batches, int threads, double* out) const;
+
+  /// The analyze pass of fit: streams the batches through the plan and feeds output `j`
+  /// of every chunk to `states[j]`, without materialising anything. Each morsel gets a
+  /// fresh state; they are merged into `states` in row order, so results do not depend
+  /// on the thread count.
+  Status analyze(const std::vector<BatchInput>& batches, int threads, const std::vector<Analyzer*>& states) const;
 
   /// Rows per fused chunk.
   static constexpr int64_t kChunk = 1024;

@@ -13,7 +13,7 @@
 namespace featureplat {
 
 /// Format version of the plan. Bump on any change to what a plan file means.
-constexpr int kPlanFormatVersion = 1;
+constexpr int kPlanFormatVersion = 2;
 
 /// A declared, typed plan input.
 struct PlanInput {

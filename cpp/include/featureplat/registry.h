@@ -59,7 +59,7 @@ using ResolveFn = Result<Binding> (*)(const std::vector<DType>& args, const Para
 /// One registered op.
 struct OpDef {
   std::string name;       ///< plan op name
-  std::string family;     ///< structural, arithmetic, comparison, logic, math, nulls, cast, string, temporal, encoding, control
+  std::string family;     ///< structural, arithmetic, comparison, logic, math, nulls, cast, string, temporal, encoding, control, fitted
   std::string signature;  ///< human-readable signature, e.g. "add(a: int64|float64, b) -> ..."
   std::string doc;        ///< semantics: nulls, NaN, overflow, division by zero, edge cases
   int min_args = 0;       ///< fewest arguments
@@ -98,6 +98,7 @@ void register_cast_ops(Registry& r);
 void register_string_ops(Registry& r);
 void register_temporal_ops(Registry& r);
 void register_encoding_ops(Registry& r);
+void register_fitted_ops(Registry& r);
 
 /// Kernel of the cast op from `from` to `to` (used by the binder for implicit casts and
 /// by input conversion), or nullptr when that cast does not exist.

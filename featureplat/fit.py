@@ -90,9 +90,6 @@ def _analyzers_for(node: Expr, dtype: str, budget: int) -> list[tuple[str, dict]
         if _param(node, "top_k") is not None:
             p["top_k"] = _scalar(_param(node, "top_k"))
         return [("vocabulary", p)]
-    if op == "one_hot":
-        # Expanded into one column per key by fit_document; the node stands for its argument.
-        return x, {"keys": r["keys"], "counts": r["counts"], "distinct": r["distinct"]}
     if op == "impute":
         strategy = _param(node, "strategy")
         if strategy == "mean":

@@ -131,6 +131,13 @@ COMPARISONS = [
     ("thread scaling to=arrow (speedup)", "fp.arrow.t2", "fp.arrow.t1"),
     ("row to=numpy vs Python fn", "fp.row.numpy", "python.row"),
     ("row to=dict vs Python fn", "fp.row.dict", "python.row"),
+    # test_bench_fit.py: plan.fit / fitted transform vs scikit-learn (5 transformers).
+    ("fit 5 transforms, fp 1 thread", "fp.fit.t1", "sklearn.fit"),
+    ("fit 5 transforms, fp 2 threads", "fp.fit.t2", "sklearn.fit"),
+    ("fitted to=numpy, fp 1 thread", "fp.fitted.t1", "sklearn.transform"),
+    ("fitted to=numpy, fp 2 threads", "fp.fitted.t2", "sklearn.transform"),
+    ("thread scaling fit (speedup)", "fp.fit.t2", "fp.fit.t1"),
+    ("thread scaling fitted (speedup)", "fp.fitted.t2", "fp.fitted.t1"),
 ]
 
 LABELS = {
@@ -145,6 +152,12 @@ LABELS = {
     "fp.row.numpy": "transform_row(dict, to='numpy')",
     "fp.row.dict": "transform_row(dict) -> dict",
     "python.row": "Python function over a dict",
+    "fp.fit.t1": "featureplat plan.fit, threads=1",
+    "fp.fit.t2": "featureplat plan.fit, threads=2",
+    "sklearn.fit": "scikit-learn 5 x fit",
+    "fp.fitted.t1": "fitted to=numpy, threads=1",
+    "fp.fitted.t2": "fitted to=numpy, threads=2",
+    "sklearn.transform": "scikit-learn 5 x transform + hstack",
 }
 
 

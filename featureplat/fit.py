@@ -7,7 +7,7 @@ Each fitted op becomes a plain expression (``standard_scale(x)`` becomes
 from __future__ import annotations
 
 import collections.abc
-import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -257,8 +257,14 @@ def fit_document(doc: dict, data: Any, *, threads: int = 1, exact_budget: int = 
         if rows == 0:
             raise PlanError(f"cannot fit plan {doc['name']!r}: the training data has no rows")
         repl: dict[int, Expr] = {}
+        # Finalizing releases the GIL, so analyzers finalize in parallel.
+        if threads > 1 and len(states) > 1:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                finals = list(pool.map(lambda st: st.result(), states))
+        else:
+            finals = [st.result() for st in states]
         for i, node in enumerate(ready):
-            results = [s.result() for s, o in zip(states, owners) if o == i]
+            results = [f for f, o in zip(finals, owners) if o == i]
             where = "feature " + ", ".join(repr(u) for u in users[id(node)])
             new, stats = _replacement(node, results, where)
             repl[id(node)] = new

@@ -404,7 +404,11 @@ class PyAnalyzer {
   void merge(PyAnalyzer& other) { check(state_->merge(*other.state_)); }
   PyAnalyzer empty_clone() const { return PyAnalyzer(state_->empty_clone()); }
   py::dict result() const {
-    Result<AnalyzerResult> r = state_->finalize();
+    Result<AnalyzerResult> r = Status();
+    {
+      py::gil_scoped_release release;  // finalize may sort or select millions of values
+      r = state_->finalize();
+    }
     if (!r.ok()) raise_status(r.status());
     py::dict out;
     for (const auto& kv : r.value().scalars) out[py::str(kv.first)] = scalar_value(kv.second);

@@ -8,6 +8,7 @@
 #include <deque>
 #include <initializer_list>
 #include <limits>
+#include <map>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -16,6 +17,7 @@ namespace featureplat {
 namespace {
 
 __extension__ typedef unsigned __int128 u128;  // GCC/Clang extension
+__extension__ typedef __int128 i128;
 
 Status plan_error(const std::string& msg) { return Status(ErrorCode::kPlanError, msg); }
 Status type_error(const std::string& msg) { return Status(ErrorCode::kTypeError, msg); }
@@ -465,6 +467,8 @@ class MomentsAnalyzer final : public Analyzer {
     const int64_t pinf = o->pos_inf_, ninf = o->neg_inf_;
     const bool has = o->has_minmax_;
     const double mn = o->min_, mx = o->max_;
+    flush();  // if o is this, its staging is now empty too
+    drain(o->b1_, o->b2_, &s1_, &s2_);
     s1_.add(o->s1_);
     s2_.add(o->s2_);
     count_ += count;
@@ -504,8 +508,10 @@ class MomentsAnalyzer final : public Analyzer {
       var = kNaN;
     } else {
       bool s1_negative = false, s2_negative = false;
-      const BigNat s1 = s1_.magnitude(&s1_negative);
-      const BigNat s2 = s2_.magnitude(&s2_negative);  // never negative
+      FixedAcc a1 = s1_, a2 = s2_;
+      drain(b1_, b2_, &a1, &a2);
+      const BigNat s1 = a1.magnitude(&s1_negative);
+      const BigNat s2 = a2.magnitude(&s2_negative);  // never negative
       mean = divide_rounded(s1, kS1Base, s1_negative, count_, 1);
       const BigNat ns2 = mul_u64(s2, static_cast<uint64_t>(count_));
       const BigNat s1sq = mul(s1, s1);
@@ -546,8 +552,37 @@ class MomentsAnalyzer final : public Analyzer {
     uint64_t m;
     int e;
     decompose(x, &m, &e);
-    s1_.add(m, e, x < 0);
-    s2_.add(static_cast<u128>(m) * m, 2 * e, false);
+    // Values sharing an exponent add exactly in 128-bit integers first; the fixed-point
+    // accumulators take the per-exponent totals at flush time.
+    const size_t idx = static_cast<size_t>(e + kExpOffset);
+    b1_[idx] += x < 0 ? -static_cast<i128>(m) : static_cast<i128>(m);
+    b2_[idx] += static_cast<u128>(m) * m;
+    if (++staged_ >= kStageEvery) flush();
+  }
+
+  // Exponents e of decompose() lie in [-1074, 971].
+  static constexpr int kExpOffset = 1074;
+  static constexpr size_t kExpBuckets = 2046;
+  // m^2 < 2^106, so 2^20 staged squares stay below 2^126 (two merged stagings below 2^127).
+  static constexpr int64_t kStageEvery = int64_t{1} << 20;
+
+  static void drain(const std::vector<i128>& b1, const std::vector<u128>& b2, FixedAcc* s1, FixedAcc* s2) {
+    for (size_t i = 0; i < kExpBuckets; ++i) {
+      const int e = static_cast<int>(i) - kExpOffset;
+      if (b1[i] != 0) {
+        const bool neg = b1[i] < 0;
+        s1->add(neg ? static_cast<u128>(-b1[i]) : static_cast<u128>(b1[i]), e, neg);
+      }
+      if (b2[i] != 0) s2->add(b2[i], 2 * e, false);
+    }
+  }
+
+  void flush() {
+    if (staged_ == 0) return;
+    drain(b1_, b2_, &s1_, &s2_);
+    std::fill(b1_.begin(), b1_.end(), i128{0});
+    std::fill(b2_.begin(), b2_.end(), u128{0});
+    staged_ = 0;
   }
 
   DType input_;
@@ -557,6 +592,9 @@ class MomentsAnalyzer final : public Analyzer {
   double min_ = 0.0, max_ = 0.0;
   FixedAcc s1_{kS1Base, kS1Limbs};
   FixedAcc s2_{kS2Base, kS2Limbs};
+  std::vector<i128> b1_ = std::vector<i128>(kExpBuckets);
+  std::vector<u128> b2_ = std::vector<u128>(kExpBuckets);
+  int64_t staged_ = 0;
 };
 
 // ---- quantiles -----------------------------------------------------------------------
@@ -720,38 +758,53 @@ inline double from_order_key(uint64_t k) {
   return x;
 }
 
-/// `values` sorted in the total order (-0.0 < 0.0): LSD radix sort of the order keys,
-/// 16 bits per pass, skipping passes where every key has the same digit.
-std::vector<double> sorted_total(const std::vector<double>& values) {
-  const size_t n = values.size();
-  std::vector<uint64_t> keys(n);
-  for (size_t i = 0; i < n; ++i) keys[i] = order_key(values[i]);
-  if (n < 2048) {
-    std::sort(keys.begin(), keys.end());
-  } else {
-    std::vector<uint64_t> tmp(n);
-    std::vector<size_t> count(65536);
-    for (int shift = 0; shift < 64; shift += 16) {
-      std::fill(count.begin(), count.end(), 0);
-      for (uint64_t k : keys) ++count[(k >> shift) & 0xffff];
-      if (count[(keys[0] >> shift) & 0xffff] == n) continue;  // one digit: order unchanged
-      size_t pos = 0;
-      for (size_t& c : count) {
-        const size_t here = c;
-        c = pos;
-        pos += here;
-      }
-      for (uint64_t k : keys) tmp[count[(k >> shift) & 0xffff]++] = k;
-      keys.swap(tmp);
-    }
+/// The order statistics a finalize needs, selected (not sorted) from the values: only the
+/// requested ranks are materialised, in O(n log k) for k ranks instead of a full sort.
+class SelectedRanks {
+ public:
+  SelectedRanks(const std::vector<double>& values, std::vector<size_t> ranks) : n_(values.size()) {
+    std::vector<uint64_t> keys(n_);
+    for (size_t i = 0; i < n_; ++i) keys[i] = order_key(values[i]);
+    std::sort(ranks.begin(), ranks.end());
+    ranks.erase(std::unique(ranks.begin(), ranks.end()), ranks.end());
+    select(keys, ranks, 0, ranks.size(), 0, n_);
+    for (size_t r : ranks) at_[r] = from_order_key(keys[r]);
   }
-  std::vector<double> out(n);
-  for (size_t i = 0; i < n; ++i) out[i] = from_order_key(keys[i]);
-  return out;
+  size_t size() const { return n_; }
+  double operator[](size_t i) const { return at_.at(i); }
+
+ private:
+  // Places ranks[lo, hi) (all within [begin, end)) at their sorted positions.
+  static void select(std::vector<uint64_t>& keys, const std::vector<size_t>& ranks, size_t lo, size_t hi,
+                     size_t begin, size_t end) {
+    if (lo >= hi || begin >= end) return;
+    size_t mid = lo + (hi - lo) / 2;
+    size_t r = ranks[mid];
+    std::nth_element(keys.begin() + static_cast<std::ptrdiff_t>(begin), keys.begin() + static_cast<std::ptrdiff_t>(r),
+                     keys.begin() + static_cast<std::ptrdiff_t>(end));
+    select(keys, ranks, lo, mid, begin, r);
+    select(keys, ranks, mid + 1, hi, r + 1, end);
+  }
+  size_t n_;
+  std::map<size_t, double> at_;
+};
+
+/// The ranks quantile_linear reads for probability p over n values.
+void linear_ranks(size_t n, double p, std::vector<size_t>* out) {
+  const double last = static_cast<double>(n - 1);
+  const double h = last * p;
+  if (h >= last) {
+    out->push_back(n - 1);
+    return;
+  }
+  const size_t lo = static_cast<size_t>(std::floor(h));
+  out->push_back(lo);
+  out->push_back(lo + 1);
 }
 
 /// numpy's linear interpolation (_lerp) with numpy's index rule; see analyzers.h.
-double quantile_linear(const std::vector<double>& v, double p) {
+template <typename Sorted>
+double quantile_linear(const Sorted& v, double p) {
   const size_t n = v.size();
   const double last = static_cast<double>(n - 1);
   const double h = last * p;
@@ -778,7 +831,8 @@ double quantile_linear(const std::vector<double>& v, double p) {
 }
 
 /// numpy.median of sorted v (non-empty): the mean of the middle one or two values.
-double median_numpy(const std::vector<double>& v) {
+template <typename Sorted>
+double median_numpy(const Sorted& v) {
   const size_t n = v.size();
   if (n % 2 == 1) return v[n / 2] + 0.0;  // add.reduce turns -0.0 into 0.0
   return ((v[n / 2 - 1] + v[n / 2]) + 0.0) / 2.0;
@@ -862,7 +916,11 @@ class QuantilesAnalyzer final : public Analyzer {
       return r;
     }
     if (!kll_) {
-      const std::vector<double> v = sorted_total(values_);
+      const size_t n = values_.size();
+      std::vector<size_t> ranks = {n / 2};
+      if (n % 2 == 0) ranks.push_back(n / 2 - 1);
+      for (double p : probs_) linear_ranks(n, p, &ranks);
+      const SelectedRanks v(values_, std::move(ranks));
       for (double p : probs_) q.push_back(Scalar::Float(quantile_linear(v, p)));
       r.scalars["median_midpoint"] = Scalar::Float(median_numpy(v));
       return r;

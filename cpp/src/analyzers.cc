@@ -40,26 +40,27 @@ inline uint64_t splitmix64(uint64_t* state) {
   return z ^ (z >> 31);
 }
 
-/// Type name for messages (local, so this file depends on nothing but the headers).
-const char* type_name(DType t) {
-  switch (t) {
-    case DType::kNull: return "null";
-    case DType::kBool: return "bool";
-    case DType::kInt64: return "int64";
-    case DType::kFloat64: return "float64";
-    case DType::kString: return "string";
-    case DType::kTimestamp: return "timestamp";
-    case DType::kFloat32: return "float32";
+/// The other side of merge() when it can be merged: same analyzer type and neither side
+/// in error. An error recorded on `other` is adopted by `self_error`.
+template <typename T>
+Status merge_source(const Analyzer& other, const char* kind, Status* self_error, const T** out) {
+  *out = dynamic_cast<const T*>(&other);
+  if (*out == nullptr) {
+    return Status(ErrorCode::kPlanError,
+                  std::string("cannot merge a '") + other.kind() + "' analyzer into '" + kind + "'");
   }
-  return "unknown";
+  if (!self_error->ok()) return *self_error;
+  const Status& theirs = (*out)->error();
+  if (!theirs.ok()) *self_error = theirs;
+  return *self_error;
 }
 
 /// Checks the slot handed to update(); returns an error status or OK.
 Status check_slot(const char* kind, DType input, const Slot& s, int64_t n) {
   if (n < 0) return input_error(std::string("analyzer '") + kind + "': negative row count");
   if (s.type != input) {
-    return input_error(std::string("analyzer '") + kind + "': expected a " + type_name(input) +
-                       " slot, got " + type_name(s.type));
+    return input_error(std::string("analyzer '") + kind + "': expected a " + dtype_name(input) +
+                       " slot, got " + dtype_name(s.type));
   }
   if (n > 0 && (s.valid == nullptr || s.data == nullptr)) {
     return input_error(std::string("analyzer '") + kind + "': slot without buffers");
@@ -420,6 +421,8 @@ class MomentsAnalyzer final : public Analyzer {
   explicit MomentsAnalyzer(DType input) : input_(input) {}
 
   const char* kind() const override { return "moments"; }
+  /// The error recorded by update(), if any.
+  const Status& error() const { return error_; }
 
   void update(const Slot& values, int64_t n) override {
     if (!error_.ok()) return;
@@ -452,15 +455,8 @@ class MomentsAnalyzer final : public Analyzer {
   }
 
   Status merge(const Analyzer& other) override {
-    const auto* o = dynamic_cast<const MomentsAnalyzer*>(&other);
-    if (o == nullptr) {
-      return plan_error(std::string("cannot merge a '") + other.kind() + "' analyzer into 'moments'");
-    }
-    if (!error_.ok()) return error_;
-    if (!o->error_.ok()) {
-      error_ = o->error_;
-      return error_;
-    }
+    const MomentsAnalyzer* o = nullptr;
+    FP_RETURN_NOT_OK(merge_source(other, "moments", &error_, &o));
     if (o->input_ != input_) return plan_error("cannot merge 'moments' analyzers of different input types");
     // Read everything from `o` before writing (o may be this).
     const int64_t count = o->count_, nulls = o->null_count_, nans = o->nan_count_;
@@ -844,6 +840,8 @@ class QuantilesAnalyzer final : public Analyzer {
       : input_(input), probs_(std::move(probs)), budget_(budget), k_(k) {}
 
   const char* kind() const override { return "quantiles"; }
+  /// The error recorded by update(), if any.
+  const Status& error() const { return error_; }
 
   void update(const Slot& values, int64_t n) override {
     if (!error_.ok()) return;
@@ -864,15 +862,8 @@ class QuantilesAnalyzer final : public Analyzer {
   }
 
   Status merge(const Analyzer& other) override {
-    const auto* o = dynamic_cast<const QuantilesAnalyzer*>(&other);
-    if (o == nullptr) {
-      return plan_error(std::string("cannot merge a '") + other.kind() + "' analyzer into 'quantiles'");
-    }
-    if (!error_.ok()) return error_;
-    if (!o->error_.ok()) {
-      error_ = o->error_;
-      return error_;
-    }
+    const QuantilesAnalyzer* o = nullptr;
+    FP_RETURN_NOT_OK(merge_source(other, "quantiles", &error_, &o));
     if (o->input_ != input_ || o->probs_ != probs_ || o->budget_ != budget_ || o->k_ != k_) {
       return plan_error("cannot merge 'quantiles' analyzers of different configurations");
     }
@@ -999,6 +990,8 @@ class VocabularyAnalyzer final : public Analyzer {
   VocabularyAnalyzer& operator=(const VocabularyAnalyzer&) = delete;
 
   const char* kind() const override { return "vocabulary"; }
+  /// The error recorded by update(), if any.
+  const Status& error() const { return error_; }
 
   void update(const Slot& values, int64_t n) override {
     if (!error_.ok()) return;
@@ -1035,15 +1028,8 @@ class VocabularyAnalyzer final : public Analyzer {
   }
 
   Status merge(const Analyzer& other) override {
-    const auto* o = dynamic_cast<const VocabularyAnalyzer*>(&other);
-    if (o == nullptr) {
-      return plan_error(std::string("cannot merge a '") + other.kind() + "' analyzer into 'vocabulary'");
-    }
-    if (!error_.ok()) return error_;
-    if (!o->error_.ok()) {
-      error_ = o->error_;
-      return error_;
-    }
+    const VocabularyAnalyzer* o = nullptr;
+    FP_RETURN_NOT_OK(merge_source(other, "vocabulary", &error_, &o));
     if (o->input_ != input_ || o->has_top_k_ != has_top_k_ || (has_top_k_ && o->top_k_ != top_k_) ||
         o->min_frequency_ != min_frequency_ || o->by_value_ != by_value_) {
       return plan_error("cannot merge 'vocabulary' analyzers of different configurations");
@@ -1137,7 +1123,7 @@ class VocabularyAnalyzer final : public Analyzer {
 // ---- factory -------------------------------------------------------------------------
 
 Status unsupported_input(const char* kind, DType input) {
-  return type_error(std::string("analyzer '") + kind + "' does not accept " + type_name(input) +
+  return type_error(std::string("analyzer '") + kind + "' does not accept " + dtype_name(input) +
                     " input");
 }
 

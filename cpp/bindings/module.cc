@@ -15,6 +15,7 @@
 
 #include "featureplat/analyzers.h"
 #include "featureplat/executor.h"
+#include "featureplat/pit_join.h"
 #include "featureplat/plan.h"
 #include "featureplat/registry.h"
 #include "featureplat/scalar_fns.h"
@@ -674,4 +675,71 @@ PYBIND11_MODULE(_core, m) {
       .def("row_vector", &PyProgram::row_vector)
       .def("row_dict", &PyProgram::row_dict, py::arg("row"), py::arg("raw") = false)
       .def("output_types", &PyProgram::output_types);
+
+  // Point-in-time (as-of) join core; see featureplat/pit_join.h. The helper lambda checks
+  // one argument: a 1-D numpy array of the given dtype (or None where optional), and
+  // returns a C-contiguous view of it (a copy only for strided input).
+  m.def("asof_join", [](py::object entity_key, py::object entity_key_valid, py::object entity_ts,
+                        py::object feat_key, py::object feat_key_valid, py::object feat_ts,
+                        py::object feat_created, int64_t ttl_us, int threads) {
+    auto arg = [](py::object o, const char* name, bool is_valid, bool optional) -> py::array {
+      if (o.is_none()) {
+        if (optional) return py::array();
+        raise("InputError", std::string("asof_join: ") + name + " is required");
+      }
+      if (!py::isinstance<py::array>(o)) {
+        raise("InputError", std::string("asof_join: ") + name + " must be a numpy array, got " +
+                                py::str(py::type::handle_of(o).attr("__name__")).cast<std::string>());
+      }
+      py::array a = py::reinterpret_borrow<py::array>(o);
+      if (a.ndim() != 1) raise("InputError", std::string("asof_join: ") + name + " must be one-dimensional");
+      py::dtype dt = a.dtype();
+      bool ok = is_valid ? (dt.itemsize() == 1 && (dt.kind() == 'u' || dt.kind() == 'b'))
+                         : (dt.itemsize() == 8 && dt.kind() == 'i');
+      if (!ok) {
+        raise("InputError", std::string("asof_join: ") + name + " must have dtype " + (is_valid ? "uint8" : "int64") +
+                                ", got " + py::str(dt).cast<std::string>());
+      }
+      if (is_valid) return py::array_t<uint8_t, py::array::c_style>::ensure(a.view("uint8"));
+      return py::array_t<int64_t, py::array::c_style>::ensure(a);
+    };
+    py::array ek = arg(entity_key, "entity_key", false, false);
+    py::array ev = arg(entity_key_valid, "entity_key_valid", true, true);
+    py::array et = arg(entity_ts, "entity_ts", false, false);
+    py::array fk = arg(feat_key, "feat_key", false, false);
+    py::array fv = arg(feat_key_valid, "feat_key_valid", true, true);
+    py::array ft = arg(feat_ts, "feat_ts", false, false);
+    py::array fc = arg(feat_created, "feat_created", false, true);
+    const py::ssize_t n = ek.shape(0), m = fk.shape(0);
+    auto same_len = [](const py::array& a, py::ssize_t len, const char* name, const char* of) {
+      if (a.ptr() != nullptr && a.ndim() == 1 && a.shape(0) != len) {
+        raise("InputError", std::string("asof_join: ") + name + " has " + std::to_string(a.shape(0)) +
+                                " rows but " + of + " has " + std::to_string(len));
+      }
+    };
+    same_len(et, n, "entity_ts", "entity_key");
+    if (!entity_key_valid.is_none()) same_len(ev, n, "entity_key_valid", "entity_key");
+    same_len(ft, m, "feat_ts", "feat_key");
+    if (!feat_key_valid.is_none()) same_len(fv, m, "feat_key_valid", "feat_key");
+    if (!feat_created.is_none()) same_len(fc, m, "feat_created", "feat_key");
+    if (threads < 1) raise("InputError", "asof_join: threads must be >= 1, got " + std::to_string(threads));
+    const int64_t* ekp = static_cast<const int64_t*>(ek.data());
+    const uint8_t* evp = entity_key_valid.is_none() ? nullptr : static_cast<const uint8_t*>(ev.data());
+    const int64_t* etp = static_cast<const int64_t*>(et.data());
+    const int64_t* fkp = static_cast<const int64_t*>(fk.data());
+    const uint8_t* fvp = feat_key_valid.is_none() ? nullptr : static_cast<const uint8_t*>(fv.data());
+    const int64_t* ftp = static_cast<const int64_t*>(ft.data());
+    const int64_t* fcp = feat_created.is_none() ? nullptr : static_cast<const int64_t*>(fc.data());
+    py::array_t<int64_t> out(n);
+    int64_t* outp = out.mutable_data();
+    Status st;
+    {
+      py::gil_scoped_release release;
+      st = asof_join(ekp, evp, etp, n, fkp, fvp, ftp, fcp, m, ttl_us, threads, outp);
+    }
+    check(st);
+    return out;
+  }, py::arg("entity_key"), py::arg("entity_key_valid"), py::arg("entity_ts"), py::arg("feat_key"),
+     py::arg("feat_key_valid"), py::arg("feat_ts"), py::arg("feat_created"), py::arg("ttl_us"), py::arg("threads"),
+     "Point-in-time join: per entity row the chosen feature row index, or -1 (Feast semantics, see pit_join.h).");
 }

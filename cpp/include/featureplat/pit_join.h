@@ -1,0 +1,60 @@
+// Point-in-time (as-of) join with Feast's offline-store semantics: for every entity row,
+// the index of the feature row a Feast `get_historical_features` call would join to it.
+//
+// Semantics (read from feast-dev/feast, sdk/python/feast/infra/offline_stores/bigquery.py,
+// MULTIPLE_FEATURE_VIEW_POINT_IN_TIME_JOIN -- the template the Redshift, Snowflake,
+// Postgres, Spark, Trino, MSSQL, Athena and ClickHouse stores copy -- and the pandas/dask
+// file store, sdk/python/feast/infra/offline_stores/file.py, _filter_ttl/_drop_duplicates):
+//
+//  * Candidates for an entity row are the feature rows with the same join key and
+//        feature.event_timestamp <= entity.event_timestamp                 (both stores)
+//    and, when the feature view has a TTL (ttl != 0 / not None),
+//        feature.event_timestamp >= entity.event_timestamp - ttl
+//    -- the bound is INCLUSIVE: `subquery.event_timestamp >= Timestamp_sub(entity_timestamp,
+//    interval ttl second)` in the SQL template, `df[ts] >= df[entity_ts] - fv.ttl` in the
+//    file store. A TTL of 0 or None means "no lower bound" (`{% if featureview.ttl == 0 %}`).
+//  * Among candidates the row with the greatest event_timestamp wins; equal event
+//    timestamps are broken by the greatest created_timestamp (`ROW_NUMBER() OVER
+//    (PARTITION BY entity_row ORDER BY event_timestamp DESC, created_timestamp DESC)` after
+//    a `MAX(created_timestamp)` dedup step; the file store sorts by created then event
+//    timestamp and keeps the last row).
+//  * No candidate: the entity row is kept with null features (LEFT JOIN from the entity
+//    dataframe). Every entity row yields exactly one output row; duplicate entity rows
+//    (same key and timestamp) each get the same answer, as in the SQL stores.
+//  * Full ties (same key, event and created timestamp) are not defined by Feast: the SQL
+//    template joins `__latest` back to `__base` USING (row id, event_timestamp,
+//    created_timestamp), so it emits one output row per tied feature row (duplicates),
+//    and the file store keeps whichever row its (unstable) sort put last. Our choice:
+//    the tied row that appears LAST in the feature table wins (deterministic, and what
+//    a stable sort plus the file store's keep="last" gives).
+//  * Null join keys never match (SQL `=` with NULL is not true); a feature row with a
+//    null event timestamp is never a candidate; an entity row with a null timestamp gets
+//    no match. The caller encodes those as invalid keys. A null created timestamp is
+//    passed as INT64_MIN, i.e. older than every present one (the file store's
+//    na_position="first"; BigQuery orders NULLs last under DESC).
+//
+// Keys are int64 codes (the caller encodes key columns of both tables into one code
+// space); timestamps are int64 microseconds since the epoch (UTC).
+#pragma once
+
+#include <cstdint>
+
+#include "featureplat/status.h"
+
+namespace featureplat {
+
+/// For each entity row i writes to out_index[i] the index (into the feature arrays) of
+/// the feature row Feast's point-in-time join selects, or -1 when there is none:
+/// same key, feat_ts <= entity_ts, feat_ts >= entity_ts - ttl_us when ttl_us > 0; the
+/// greatest (feat_ts, feat_created, row index) wins. `*_key_valid` arrays are optional
+/// (nullptr = all valid; a 0 byte = null key, never matching). `feat_created` is
+/// optional (nullptr = no created timestamp column). `ttl_us` <= 0 means unlimited.
+/// Feature rows are sorted once (O(m log m)); each entity row is a binary search.
+/// `threads` >= 1 workers split the entity rows; the result does not depend on it.
+/// Returns kInputError for negative lengths, missing arrays or threads < 1.
+Status asof_join(const int64_t* entity_key, const uint8_t* entity_key_valid, const int64_t* entity_ts,
+                 int64_t n_entities, const int64_t* feat_key, const uint8_t* feat_key_valid,
+                 const int64_t* feat_ts, const int64_t* feat_created, int64_t n_feat, int64_t ttl_us,
+                 int threads, int64_t* out_index);
+
+}  // namespace featureplat

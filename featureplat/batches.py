@@ -63,12 +63,7 @@ def to_batches(data: Any, names: Sequence[str]) -> list[pa.RecordBatch]:
     if dup:
         raise InputError(f"input column(s) {dup} appear more than once in the data")
     table = table.select(list(names))
-    cols = []
-    changed = False
-    for field in table.schema:
-        if pa.types.is_dictionary(field.type):
-            changed = True
-    if changed:
+    if any(pa.types.is_dictionary(field.type) for field in table.schema):
         arrays = []
         for name in names:
             c = table.column(name)
@@ -77,7 +72,6 @@ def to_batches(data: Any, names: Sequence[str]) -> list[pa.RecordBatch]:
             arrays.append(c)
         table = pa.table(dict(zip(names, arrays))) if isinstance(table, pa.Table) else \
             pa.record_batch(dict(zip(names, arrays)))
-    del cols
     if isinstance(table, pa.RecordBatch):
         return [table]
     return table.to_batches()

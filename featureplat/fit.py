@@ -21,7 +21,6 @@ from featureplat.errors import PlanError
 
 FITTED_OPS = frozenset(o["name"] for o in _core.ops() if o["family"] == "fitted")
 DEFAULT_EXACT_BUDGET = 10_000_000
-_EPS = float(np.finfo(np.float64).eps)
 
 
 def plan_exprs(doc: dict) -> dict[str, Expr]:
@@ -188,6 +187,8 @@ def _sklearn_edges(edges: list[float]) -> list[float]:
 
 def _passes(data: Any) -> Callable[[], Iterable[Any]]:
     """A function returning one pass over the training data (tables or batches)."""
+    if isinstance(data, pa.RecordBatchReader):
+        data = iter(data)  # a one-shot stream: read batch by batch, never all at once
     if isinstance(data, (pa.Table, pa.RecordBatch)) or isinstance(data, collections.abc.Mapping) or \
             hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__") or \
             type(data).__module__.startswith("pandas"):
@@ -274,16 +275,24 @@ def fit_document(doc: dict, data: Any, *, threads: int = 1, exact_budget: int = 
         features = {k: _rewrite(v, repl, rmemo) for k, v in features.items()}
     # one_hot features expand into one column per vocabulary value.
     final: dict[str, Expr] = {}
+
+    def add(name: str, expr: Expr) -> None:
+        if name in final or (name != fname and name in exprs):
+            raise PlanError(f"one_hot feature {fname!r} expands into column {name!r}, which another feature "
+                            "already uses: rename one of them")
+        final[name] = expr
+
     for fname, e in exprs.items():
         if e.op == "one_hot":
             rec = next(r for r in records if r["transform"] == "one_hot" and fname in r["features"])
             arg = features[fname]  # the one_hot node was replaced by its (fitted) argument
             for key in rec["statistics"]["keys"]:
-                final[f"{fname}__{key}"] = when(arg == lit(key)).then(1.0).otherwise(0.0)
+                add(f"{fname}__{key}", when(arg == lit(key)).then(1.0).otherwise(0.0))
         else:
-            final[fname] = features[fname]
+            add(fname, features[fname])
     fitted_doc = compile_fs(FeatureSet(doc["name"], inputs=inputs, features=final)).to_dict()
-    fitted_doc["fitted"] = [_encode_record(r) for r in records]
+    # Refitting a fitted plan keeps the statistics it already froze.
+    fitted_doc["fitted"] = list(doc.get("fitted", [])) + [_encode_record(r) for r in records]
     return fitted_doc
 
 

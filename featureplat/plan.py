@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 import struct
@@ -131,7 +130,10 @@ class Plan:
     """
 
     def __init__(self, document: Mapping[str, Any]):
-        doc = _check_document(dict(document))
+        if not isinstance(document, Mapping):
+            raise PlanError(f"a plan document must be a mapping, got {type(document).__name__}")
+        # A private deep copy: later changes to the caller's dict cannot reach this plan.
+        doc = _check_document(_decode(json.loads(canonical_json(dict(document)))))
         self._unfitted = _unfitted_ops(doc)
         try:
             if self._unfitted:
@@ -282,10 +284,12 @@ class Plan:
         with ``to="numpy"`` a float64 vector in feature order (null -> NaN).
         """
         program = self._program or self._require_program()
+        if not isinstance(row, dict) and isinstance(row, Mapping):
+            row = dict(row)
         if to == "numpy":
-            return program.row_vector(row if isinstance(row, dict) else dict(row))
+            return program.row_vector(row)
         if to == "dict":
-            return program.row_dict(row if isinstance(row, dict) else dict(row))
+            return program.row_dict(row)
         raise InputError(f"to must be 'dict' or 'numpy', got {to!r}")
 
     def _transform_rows(self, batches: list[pa.RecordBatch], to: str):
@@ -395,14 +399,22 @@ def plan_from_bytes(blob: bytes, source: str = "<bytes>") -> Plan:
 
 def load_plan(path: str | os.PathLike) -> Plan:
     """Load a plan file written by :meth:`Plan.save`. Never executes code."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise PlanError(f"load_plan expects a path, got {type(path).__name__}")
     p = Path(path)
+    limit = MAX_PLAN_BYTES + _HEADER.size
     try:
-        size = p.stat().st_size
+        if not p.exists():
+            raise PlanError(f"{p}: cannot read plan file: no such file")
+        if not p.is_file():
+            raise PlanError(f"{p}: cannot read plan file: not a regular file")
+        with open(p, "rb") as f:
+            blob = f.read(limit + 1)  # never more than the limit, whatever stat() says
     except OSError as err:
         raise PlanError(f"{p}: cannot read plan file: {err.strerror}") from None
-    if size > MAX_PLAN_BYTES + _HEADER.size:
-        raise PlanError(f"{p}: plan file is {size} bytes, over the {MAX_PLAN_BYTES}-byte limit")
-    return plan_from_bytes(p.read_bytes(), str(p))
+    if len(blob) > limit:
+        raise PlanError(f"{p}: plan file is over the {MAX_PLAN_BYTES}-byte limit")
+    return plan_from_bytes(blob, str(p))
 
 
 def ops() -> list[dict]:

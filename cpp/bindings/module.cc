@@ -498,58 +498,121 @@ class PyProgram {
     return out;
   }
 
-  void load_row(const py::dict& row) {
+  // The row path in three phases. Phase 1 reads and converts every input and may call
+  // Python (tzinfo.utcoffset, numpy scalars), so another thread can run meanwhile; it
+  // touches no shared state. Phase 2 runs the plan and copies the outputs out without a
+  // single Python call, so no other thread can interleave. Phase 3 builds Python objects.
+  struct RowInputs {
+    std::vector<SourceValue> values;
+    std::vector<py::object> keep;  // the str objects string inputs borrow from
+  };
+
+  void read_row(const py::handle& row, RowInputs* in) const {
+    if (!PyDict_Check(row.ptr())) {
+      raise("InputError", std::string("a row must be a dict of input name -> value, got ") +
+                              Py_TYPE(row.ptr())->tp_name);
+    }
+    in->values.resize(input_keys_.size());
     for (size_t i = 0; i < input_keys_.size(); ++i) {
       PyObject* v = PyDict_GetItemWithError(row.ptr(), input_keys_[i].ptr());
       if (!v) {
         if (PyErr_Occurred()) throw py::error_already_set();
         raise("InputError", "missing input '" + program_->plan().inputs[i].name + "'");
       }
-      Status st = runner_->set_input(static_cast<int>(i), to_source(v, program_->plan().inputs[i].name));
-      if (!st.ok()) raise_status(st);
+      in->values[i] = to_source(v, program_->plan().inputs[i].name);
+      if (in->values[i].kind == SourceKind::kString) in->keep.push_back(py::reinterpret_borrow<py::object>(v));
     }
-    runner_->run();
   }
 
-  py::array_t<double> row_vector(const py::dict& row) {
+  template <typename CopyOut>
+  void run_row(const RowInputs& in, CopyOut copy_out) {
+    RowRunner* r = runner_.get();
+    std::unique_ptr<RowRunner> own;
+    if (busy_) {  // defensive: phase 2 makes no Python calls, so this should not happen
+      own = std::make_unique<RowRunner>(program_);
+      r = own.get();
+    } else {
+      busy_ = true;
+    }
+    Status st;
+    for (size_t i = 0; i < in.values.size() && st.ok(); ++i) st = r->set_input(static_cast<int>(i), in.values[i]);
+    if (st.ok()) {
+      r->run();
+      copy_out(*r);
+    }
+    if (!own) busy_ = false;
+    if (!st.ok()) raise_status(st);
+  }
+
+  py::array_t<double> row_vector(const py::handle& row) {
     if (!numeric_) raise("InputError", "the plan has string or timestamp features; use to='dict'");
-    load_row(row);
+    RowInputs in;
+    read_row(row, &in);
     size_t no = output_keys_.size();
     py::array_t<double> out(static_cast<py::ssize_t>(no));
     double* p = out.mutable_data();
-    for (size_t j = 0; j < no; ++j) {
-      const Slot& s = runner_->output(static_cast<int>(j));
-      if (!s.valid[0]) { p[j] = std::numeric_limits<double>::quiet_NaN(); continue; }
-      switch (s.type) {
-        case DType::kFloat64: p[j] = s.as<double>()[0]; break;
-        case DType::kInt64: p[j] = static_cast<double>(s.as<int64_t>()[0]); break;
-        default: p[j] = s.as<uint8_t>()[0] ? 1.0 : 0.0; break;
+    run_row(in, [&](const RowRunner& r) {
+      for (size_t j = 0; j < no; ++j) {
+        const Slot& s = r.output(static_cast<int>(j));
+        if (!s.valid[0]) { p[j] = std::numeric_limits<double>::quiet_NaN(); continue; }
+        switch (s.type) {
+          case DType::kFloat64: p[j] = s.as<double>()[0]; break;
+          case DType::kInt64: p[j] = static_cast<double>(s.as<int64_t>()[0]); break;
+          default: p[j] = s.as<uint8_t>()[0] ? 1.0 : 0.0; break;
+        }
       }
-    }
+    });
     return out;
   }
 
+  struct OutValue {
+    bool valid;
+    DType type;
+    double f;
+    int64_t i;
+    std::string s;
+  };
+
   // raw: timestamps as int microseconds (any int64), else Python datetimes in UTC.
-  py::dict row_dict(const py::dict& row, bool raw) {
-    load_row(row);
+  py::dict row_dict(const py::handle& row, bool raw) {
+    RowInputs in;
+    read_row(row, &in);
+    std::vector<OutValue> vals(output_keys_.size());
+    run_row(in, [&](const RowRunner& r) {
+      for (size_t j = 0; j < vals.size(); ++j) {
+        const Slot& s = r.output(static_cast<int>(j));
+        OutValue& o = vals[j];
+        o.valid = s.valid[0] != 0;
+        o.type = s.type;
+        switch (s.type) {
+          case DType::kFloat64: o.f = s.as<double>()[0]; break;
+          case DType::kBool: o.i = s.as<uint8_t>()[0]; break;
+          case DType::kString: {
+            StrView sv = s.as<StrView>()[0];
+            if (o.valid) o.s.assign(sv.ptr, sv.len);
+            break;
+          }
+          default: o.i = s.as<int64_t>()[0]; break;
+        }
+      }
+    });
     py::dict out;
-    for (size_t j = 0; j < output_keys_.size(); ++j) {
-      const Slot& s = runner_->output(static_cast<int>(j));
+    for (size_t j = 0; j < vals.size(); ++j) {
+      const OutValue& o = vals[j];
       py::object v;
-      if (!s.valid[0]) v = py::none();
-      else switch (s.type) {
-        case DType::kFloat64: v = py::float_(s.as<double>()[0]); break;
-        case DType::kInt64: v = py::int_(s.as<int64_t>()[0]); break;
-        case DType::kBool: v = py::bool_(s.as<uint8_t>()[0] != 0); break;
+      if (!o.valid) v = py::none();
+      else switch (o.type) {
+        case DType::kFloat64: v = py::float_(o.f); break;
+        case DType::kInt64: v = py::int_(o.i); break;
+        case DType::kBool: v = py::bool_(o.i != 0); break;
         case DType::kString: {
-          StrView sv = s.as<StrView>()[0];
-          PyObject* u = PyUnicode_DecodeUTF8(sv.ptr, sv.len, "strict");
+          PyObject* u = PyUnicode_DecodeUTF8(o.s.data(), static_cast<Py_ssize_t>(o.s.size()), "strict");
           if (!u) throw py::error_already_set();
           v = py::reinterpret_steal<py::object>(u);
           break;
         }
         case DType::kTimestamp: {
-          int64_t us = s.as<int64_t>()[0];
+          int64_t us = o.i;
           if (raw) { v = py::int_(us); break; }
           int64_t days = scalar::floor_div(us, 86400000000LL);
           int64_t rem = us - days * 86400000000LL;
@@ -582,7 +645,8 @@ class PyProgram {
 
  private:
   std::shared_ptr<Program> program_;
-  std::unique_ptr<RowRunner> runner_;  // used under the GIL only
+  std::unique_ptr<RowRunner> runner_;  // used under the GIL, in phase 2 only
+  bool busy_ = false;
   std::vector<py::str> input_keys_, output_keys_;
   std::vector<DType> output_types_;
   bool numeric_ = true;

@@ -201,6 +201,10 @@ const Scalar* const_value(const PlanStep& st) {
 Result<BoundPlan> bind_plan(const PlanSpec& spec) {
   const Registry& reg = Registry::Get();
   FP_RETURN_NOT_OK(check_inputs(spec.inputs));
+  if (spec.steps.size() > kMaxPlanSteps) {
+    return Status(ErrorCode::kPlanError, "plan has " + std::to_string(spec.steps.size()) + " steps, over the limit of " +
+                                             std::to_string(kMaxPlanSteps));
+  }
   BoundPlan bp;
   bp.inputs = spec.inputs;
   bp.outputs = spec.outputs;

@@ -388,12 +388,31 @@ Status run_tasks(const BoundPlan& plan, const std::vector<BatchInput>& batches, 
   std::mutex mu;
   Status first;
   int64_t first_row = std::numeric_limits<int64_t>::max();
+  auto guarded = [&](ExecContext& ctx, size_t t) -> Status {
+    // A hostile or huge plan can exhaust memory (e.g. strings doubling step after step):
+    // that is an error for the caller, never an exception escaping a worker thread.
+    try {
+      return body(ctx, t, readers[tasks[t].batch]);
+    } catch (const std::bad_alloc&) {
+      return Status(ErrorCode::kValueError, "out of memory while transforming rows from " +
+                                                std::to_string(tasks[t].global), tasks[t].global);
+    }
+  };
   auto worker = [&]() {
-    ExecContext ctx(plan, Program::kChunk);
+    std::unique_ptr<ExecContext> ctx_holder;
+    try {
+      ctx_holder.reset(new ExecContext(plan, Program::kChunk));
+    } catch (const std::bad_alloc&) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (first.ok()) first = Status(ErrorCode::kValueError, "out of memory allocating the plan's scratch space");
+      next.store(tasks.size());
+      return;
+    }
+    ExecContext& ctx = *ctx_holder;
     for (;;) {
       size_t t = next.fetch_add(1);
       if (t >= tasks.size()) return;
-      Status st = body(ctx, t, readers[tasks[t].batch]);
+      Status st = guarded(ctx, t);
       if (!st.ok()) {
         std::lock_guard<std::mutex> lock(mu);
         if (tasks[t].global < first_row) { first_row = tasks[t].global; first = st; }
@@ -675,10 +694,12 @@ Status RowRunner::set_input(int i, const SourceValue& v) {
     return Status(ErrorCode::kInputError, "input '" + in.name + "': declared " + dtype_name(in.declared) +
                                               " but got a " + source_name(v.kind) + " value");
   }
+  // An input no step reads is type-checked (above) but its value is not converted, as on
+  // the batch path.
+  if (input_steps_[i].empty()) return Status::OK();
   Slot scratch;
   scratch.valid = &scratch_valid_;
   scratch.data = scratch_data_;
-  // Unused inputs are still converted, so a bad value is an error on both paths.
   Status st = convert_source(v, in.declared, scratch, 0, nullptr);
   if (!st.ok()) return Status(st.code(), "input '" + in.name + "': " + st.message());
   for (int32_t sid : input_steps_[i]) {

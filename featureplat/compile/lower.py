@@ -51,7 +51,10 @@ def compile(feature_set: FeatureSet) -> Plan:
 
     outputs = []
     for fname, expr in feature_set.features.items():
-        outputs.append({"name": fname, "step": lower(expr, fname)})
+        try:
+            outputs.append({"name": fname, "step": lower(expr, fname)})
+        except RecursionError:
+            raise PlanError(f"feature {fname!r}: the expression is nested too deeply to compile") from None
     raw = {
         "inputs": [{"name": n, "dtype": feature_set.inputs[n].dtype} for n in names],
         "steps": steps,

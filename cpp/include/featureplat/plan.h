@@ -15,6 +15,10 @@ namespace featureplat {
 /// Format version of the plan. Bump on any change to what a plan file means.
 constexpr int kPlanFormatVersion = 2;
 
+/// Most steps a plan may have. Each step costs chunk-sized scratch per worker thread, so a
+/// hostile plan file must not be able to demand unbounded memory.
+constexpr size_t kMaxPlanSteps = 20000;
+
 /// A declared, typed plan input.
 struct PlanInput {
   std::string name;  ///< column / request field name

@@ -88,8 +88,19 @@ class StringArena {
     used_ += n;
     return p;
   }
-  /// Forgets all allocations but keeps the memory.
-  void reset() { current_ = 0; used_ = 0; cap_ = blocks_.empty() ? 0 : sizes_[0]; }
+  /// Forgets all allocations. Keeps the first block; blocks beyond it are kept only while
+  /// they total at most 4 MiB, so one huge row does not pin memory for the plan's lifetime.
+  void reset() {
+    size_t total = 0;
+    for (size_t sz : sizes_) total += sz;
+    if (total > (size_t{4} << 20) && blocks_.size() > 1) {
+      blocks_.resize(1);
+      sizes_.resize(1);
+    }
+    current_ = 0;
+    used_ = 0;
+    cap_ = blocks_.empty() ? 0 : sizes_[0];
+  }
 
  private:
   void grow(size_t n) {

@@ -168,10 +168,7 @@ def _replacement(node: Expr, results: list[dict], where: str) -> tuple[Expr, dic
                 raise PlanError(f"cannot fit impute(most_frequent) for {where}: the training data has no "
                                 f"present value of {x!r}")
             v = r["keys"][0]
-        filled = x.fill_null(v)
-        if isinstance(v, float):
-            filled = filled.fill_nan(v)
-        return filled, {"strategy": strategy, "value": v}
+        return x.fill_missing(v), {"strategy": strategy, "value": v}
     raise PlanError(f"cannot rewrite {op}")
 
 

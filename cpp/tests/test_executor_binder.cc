@@ -1807,6 +1807,7 @@ TEST_CASE(registry_every_op_runs_on_both_paths) {
       {"is_null", {{D::kString}, {}}},
       {"is_nan", {{D::kFloat64}, {}}},
       {"fill_null", {{D::kInt64, D::kFloat64}, {}}},
+      {"fill_missing", {{D::kFloat64, D::kFloat64}, {}}},
       {"fill_nan", {{D::kFloat64, D::kFloat64}, {}}},
       {"coalesce", {{D::kString, D::kString, D::kString}, {}}},
       {"if_else", {{D::kBool, D::kTimestamp, D::kTimestamp}, {}}},

@@ -281,8 +281,11 @@ class Expr:
         most frequent value, or with a constant."""
         if isinstance(strategy, str) and strategy in ("mean", "median", "most_frequent"):
             return _call("impute", self, params={"strategy": _scalar(strategy)})
-        filled = self.fill_null(strategy)
-        return filled.fill_nan(strategy) if isinstance(strategy, float) else filled
+        return self.fill_missing(strategy)
+
+    def fill_missing(self, value) -> "Expr":
+        """Replace null, and NaN for float64, with ``value``."""
+        return _call("fill_missing", self, value)
 
     @property
     def str(self) -> "StringNamespace":

@@ -710,6 +710,15 @@ def _fill_null(call, a, b):
     return _to_dtype(b, tb, call.dtype)
 
 
+@_op("fill_missing")
+def _fill_missing(call, a, b):
+    ta, tb = call.arg_dtypes
+    out = call.dtype
+    if a is not None and not (out == "float64" and math.isnan(_as_float(a, ta))):
+        return _to_dtype(a, ta, out)
+    return _to_dtype(b, tb, out)
+
+
 @_op("fill_nan")
 def _fill_nan(call, a, b):
     if a is None:
@@ -1010,7 +1019,7 @@ def infer_dtype(op: str, arg_dtypes: list[str], params: dict, inputs: list[dict]
         if arg_dtypes[0] == "int64" and all(t in ("int64", "null") for t in bounds):
             return "int64"
         return "float64"
-    if op in ("fill_null", "coalesce"):
+    if op in ("fill_null", "coalesce", "fill_missing"):
         return _unify(list(arg_dtypes))
     if op == "if_else":
         return _unify(list(arg_dtypes[1:]))

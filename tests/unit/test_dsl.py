@@ -23,7 +23,7 @@ DSL_EXAMPLES = {
     "log": x.log(), "log1p": x.log1p(), "exp": x.exp(), "sqrt": x.sqrt(), "floor": x.floor(),
     "ceil": x.ceil(), "round": x.round(2), "sign": x.sign(), "clip": x.clip(0, 1),
     "is_null": x.is_null(), "is_nan": x.is_nan(), "fill_null": x.fill_null(0.0),
-    "fill_nan": x.fill_nan(0.0), "coalesce": fp.coalesce(x, 0.0),
+    "fill_nan": x.fill_nan(0.0), "fill_missing": x.fill_missing(0.0), "coalesce": fp.coalesce(x, 0.0),
     "if_else": fp.when(b).then(x).otherwise(0.0),
     "cast": n.cast("float64"),
     "str_lower": s.str.lower(), "str_upper": s.str.upper(), "str_strip": s.str.strip(),

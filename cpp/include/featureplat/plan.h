@@ -13,7 +13,7 @@
 namespace featureplat {
 
 /// Format version of the plan. Bump on any change to what a plan file means.
-constexpr int kPlanFormatVersion = 2;
+constexpr int kPlanFormatVersion = 3;
 
 /// Most steps a plan may have. Each step costs chunk-sized scratch per worker thread, so a
 /// hostile plan file must not be able to demand unbounded memory.

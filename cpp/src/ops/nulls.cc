@@ -59,6 +59,27 @@ KernelFn coalesce_kernel_n(DType t, int nargs);
 
 namespace {
 
+// a unless it is null or NaN, else b (float64 only; other types use coalesce).
+void fill_missing_f(KernelContext&, const Slot* const* a, Slot& o, int64_t n) {
+  const double *x = a[0]->as<double>(), *y = a[1]->as<double>();
+  double* r = o.as<double>();
+  for (int64_t i = 0; i < n; ++i) {
+    bool present = a[0]->valid[i] && !std::isnan(x[i]);
+    o.valid[i] = present ? 1 : a[1]->valid[i];
+    r[i] = present ? x[i] : y[i];
+  }
+}
+
+Result<Binding> resolve_fill_missing(const std::vector<DType>& args, const Params&) {
+  DType t;
+  if (!ops::unify(args, &t)) {
+    return ops::type_error("arguments have incompatible types " + ops::type_list(args));
+  }
+  if (t == DType::kNull) t = DType::kFloat64;
+  KernelFn k = t == DType::kFloat64 ? fill_missing_f : coalesce_kernel_n(t, 2);
+  return ops::bind({t, t}, t, k);
+}
+
 Result<Binding> resolve_coalesce(const std::vector<DType>& args, const Params&) {
   DType t;
   if (!ops::unify(args, &t)) {
@@ -112,6 +133,18 @@ void register_null_ops(Registry& r) {
     d.doc = "a where a is not NaN, otherwise b. A null a stays null (null is not NaN).";
     d.min_args = d.max_args = 2;
     d.resolve = resolve_fill_nan;
+    r.add(d);
+  }
+  {
+    OpDef d;
+    d.name = "fill_missing";
+    d.family = "nulls";
+    d.signature = "fill_missing(a: T, b: T) -> T";
+    d.doc = "a where a is present, otherwise b, where missing means null and, for float64, also "
+            "NaN (what impute(value) and fitted impute use). Types unify like fill_null "
+            "(int64 with float64 gives float64); b may itself be null or NaN.";
+    d.min_args = d.max_args = 2;
+    d.resolve = resolve_fill_missing;
     r.add(d);
   }
   {

@@ -502,9 +502,33 @@ class PyProgram {
   // Python (tzinfo.utcoffset, numpy scalars), so another thread can run meanwhile; it
   // touches no shared state. Phase 2 runs the plan and copies the outputs out without a
   // single Python call, so no other thread can interleave. Phase 3 builds Python objects.
+  // Fixed inline storage for typical rows (no allocation per call), heap beyond it.
+  template <typename T, size_t N>
+  class SmallBuf {
+   public:
+    explicit SmallBuf(size_t n) : p_(inline_) {
+      if (n > N) {
+        heap_.resize(n);
+        p_ = heap_.data();
+      }
+    }
+    T& operator[](size_t i) { return p_[i]; }
+    const T& operator[](size_t i) const { return p_[i]; }
+
+   private:
+    T inline_[N];
+    std::vector<T> heap_;
+    T* p_;
+  };
+
   struct RowInputs {
-    std::vector<SourceValue> values;
-    std::vector<py::object> keep;  // the str objects string inputs borrow from
+    explicit RowInputs(size_t n) : values(n), keep(n) {}
+    ~RowInputs() {
+      for (size_t i = 0; i < kept; ++i) Py_DECREF(keep[i]);
+    }
+    SmallBuf<SourceValue, 32> values;
+    SmallBuf<PyObject*, 32> keep;  // the str objects string inputs borrow from (owned refs)
+    size_t kept = 0;
   };
 
   void read_row(const py::handle& row, RowInputs* in) const {
@@ -512,7 +536,6 @@ class PyProgram {
       raise("InputError", std::string("a row must be a dict of input name -> value, got ") +
                               Py_TYPE(row.ptr())->tp_name);
     }
-    in->values.resize(input_keys_.size());
     for (size_t i = 0; i < input_keys_.size(); ++i) {
       PyObject* v = PyDict_GetItemWithError(row.ptr(), input_keys_[i].ptr());
       if (!v) {
@@ -520,7 +543,10 @@ class PyProgram {
         raise("InputError", "missing input '" + program_->plan().inputs[i].name + "'");
       }
       in->values[i] = to_source(v, program_->plan().inputs[i].name);
-      if (in->values[i].kind == SourceKind::kString) in->keep.push_back(py::reinterpret_borrow<py::object>(v));
+      if (in->values[i].kind == SourceKind::kString) {
+        Py_INCREF(v);
+        in->keep[in->kept++] = v;
+      }
     }
   }
 
@@ -535,7 +561,7 @@ class PyProgram {
       busy_ = true;
     }
     Status st;
-    for (size_t i = 0; i < in.values.size() && st.ok(); ++i) st = r->set_input(static_cast<int>(i), in.values[i]);
+    for (size_t i = 0; i < input_keys_.size() && st.ok(); ++i) st = r->set_input(static_cast<int>(i), in.values[i]);
     if (st.ok()) {
       r->run();
       copy_out(*r);
@@ -546,7 +572,7 @@ class PyProgram {
 
   py::array_t<double> row_vector(const py::handle& row) {
     if (!numeric_) raise("InputError", "the plan has string or timestamp features; use to='dict'");
-    RowInputs in;
+    RowInputs in(input_keys_.size());
     read_row(row, &in);
     size_t no = output_keys_.size();
     py::array_t<double> out(static_cast<py::ssize_t>(no));
@@ -566,20 +592,21 @@ class PyProgram {
   }
 
   struct OutValue {
-    bool valid;
-    DType type;
-    double f;
-    int64_t i;
+    bool valid = false;
+    DType type = DType::kNull;
+    double f = 0.0;
+    int64_t i = 0;
     std::string s;
   };
 
   // raw: timestamps as int microseconds (any int64), else Python datetimes in UTC.
   py::dict row_dict(const py::handle& row, bool raw) {
-    RowInputs in;
+    RowInputs in(input_keys_.size());
     read_row(row, &in);
-    std::vector<OutValue> vals(output_keys_.size());
+    const size_t no = output_keys_.size();
+    SmallBuf<OutValue, 32> vals(no);
     run_row(in, [&](const RowRunner& r) {
-      for (size_t j = 0; j < vals.size(); ++j) {
+      for (size_t j = 0; j < no; ++j) {
         const Slot& s = r.output(static_cast<int>(j));
         OutValue& o = vals[j];
         o.valid = s.valid[0] != 0;
@@ -597,7 +624,7 @@ class PyProgram {
       }
     });
     py::dict out;
-    for (size_t j = 0; j < vals.size(); ++j) {
+    for (size_t j = 0; j < no; ++j) {
       const OutValue& o = vals[j];
       py::object v;
       if (!o.valid) v = py::none();

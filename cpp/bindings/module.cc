@@ -401,15 +401,26 @@ class PyAnalyzer {
   }
   explicit PyAnalyzer(std::unique_ptr<Analyzer> s) : state_(std::move(s)) {}
   Analyzer* get() { return state_.get(); }
+  /// Claims the state for work done without the GIL (claimed and released under the GIL).
+  void claim() {
+    if (*busy_) raise("InputError", "this analyzer is in use by another thread (or listed twice)");
+    *busy_ = true;
+  }
+  void release() { *busy_ = false; }
   std::string kind() const { return state_->kind(); }
-  void merge(PyAnalyzer& other) { check(state_->merge(*other.state_)); }
+  void merge(PyAnalyzer& other) {
+    if (*busy_ || *other.busy_) raise("InputError", "this analyzer is in use by another thread");
+    check(state_->merge(*other.state_));
+  }
   PyAnalyzer empty_clone() const { return PyAnalyzer(state_->empty_clone()); }
-  py::dict result() const {
+  py::dict result() {
     Result<AnalyzerResult> r = Status();
+    claim();
     {
-      py::gil_scoped_release release;  // finalize may sort or select millions of values
+      py::gil_scoped_release release;  // finalize may select among millions of values
       r = state_->finalize();
     }
+    release();
     if (!r.ok()) raise_status(r.status());
     py::dict out;
     for (const auto& kv : r.value().scalars) out[py::str(kv.first)] = scalar_value(kv.second);
@@ -423,6 +434,7 @@ class PyAnalyzer {
 
  private:
   std::shared_ptr<Analyzer> state_;
+  std::shared_ptr<bool> busy_ = std::make_shared<bool>(false);
 };
 
 class PyProgram {
@@ -469,12 +481,24 @@ class PyProgram {
   void analyze(const py::list& batches, int threads, const py::list& analyzers) {
     std::vector<BatchInput> bs = to_batches(batches, program_->plan().inputs.size());
     std::vector<Analyzer*> states;
-    for (py::handle a : analyzers) states.push_back(a.cast<PyAnalyzer&>().get());
+    std::vector<PyAnalyzer*> claimed;
+    try {
+      for (py::handle a : analyzers) {
+        PyAnalyzer& pa = a.cast<PyAnalyzer&>();
+        pa.claim();
+        claimed.push_back(&pa);
+        states.push_back(pa.get());
+      }
+    } catch (...) {
+      for (PyAnalyzer* c : claimed) c->release();
+      throw;
+    }
     Status st;
     {
       py::gil_scoped_release release;
       st = program_->analyze(bs, threads, states);
     }
+    for (PyAnalyzer* c : claimed) c->release();
     check(st);
   }
 

@@ -72,7 +72,7 @@ def _param(e: Expr, name: str, default=None):
     return default if p is None or p["value"] is None else p["value"]
 
 
-def _analyzers_for(node: Expr, dtype: str, budget: int) -> list[tuple[str, dict]]:
+def _analyzers_for(node: Expr, budget: int) -> list[tuple[str, dict]]:
     op = node.op
     if op in ("standard_scale", "min_max_scale"):
         return [("moments", {})]
@@ -109,8 +109,8 @@ def _replacement(node: Expr, results: list[dict], where: str) -> tuple[Expr, dic
     op = node.op
     r = results[0]
 
-    def need(count_key="count"):
-        if not r.get(count_key):
+    def need():
+        if not r.get("count"):
             raise PlanError(f"cannot fit {op} for {where}: the training data has no present (non-null, "
                             f"non-NaN) value of {x!r}")
 
@@ -128,7 +128,7 @@ def _replacement(node: Expr, results: list[dict], where: str) -> tuple[Expr, dic
                                                    "count": r["count"]}
     if op == "robust_scale":
         need()
-        q25, _q50, q75 = r["quantiles"]
+        q25, _, q75 = r["quantiles"]
         iqr = q75 - q25
         scale = iqr if iqr != 0.0 else 1.0
         return (x - lit(r["median_midpoint"])) / lit(scale), {
@@ -243,7 +243,7 @@ def fit_document(doc: dict, data: Any, *, threads: int = 1, exact_budget: int = 
         types = analysis.feature_types
         states, owners = [], []
         for i, node in enumerate(ready):
-            for kind, params in _analyzers_for(node, types[f"a{i}"], exact_budget):
+            for kind, params in _analyzers_for(node, exact_budget):
                 states.append(_core.Analyzer(kind, types[f"a{i}"], params))
                 owners.append(i)
         rows = 0

@@ -253,7 +253,6 @@ class ExecContext {
       if (st.def->name == "input") input_steps_.push_back(static_cast<int32_t>(i));
       else if (st.kernel) kernel_steps_.push_back(static_cast<int32_t>(i));
     }
-    if (plan.outputs.empty()) return;
   }
 
   void fill_const(const Scalar& c, Slot& s) {

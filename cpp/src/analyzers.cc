@@ -405,6 +405,38 @@ inline void decompose(double x, uint64_t* m, int* e) {
   }
 }
 
+/// Feeds each present value of a float64, int64 or bool slot to `add` as a double (the
+/// numeric analyzers' common input conversion); returns the number of null rows.
+template <typename Add>
+int64_t for_each_number(DType input, const Slot& values, int64_t n, Add add) {
+  const uint8_t* valid = values.valid;
+  int64_t nulls = 0;
+  switch (input) {
+    case DType::kFloat64: {
+      const double* d = values.as<double>();
+      for (int64_t i = 0; i < n; ++i) {
+        if (valid[i]) add(d[i]); else ++nulls;
+      }
+      break;
+    }
+    case DType::kInt64: {
+      const int64_t* d = values.as<int64_t>();
+      for (int64_t i = 0; i < n; ++i) {
+        if (valid[i]) add(static_cast<double>(d[i])); else ++nulls;
+      }
+      break;
+    }
+    default: {  // kBool
+      const uint8_t* d = values.as<uint8_t>();
+      for (int64_t i = 0; i < n; ++i) {
+        if (valid[i]) add(d[i] != 0 ? 1.0 : 0.0); else ++nulls;
+      }
+      break;
+    }
+  }
+  return nulls;
+}
+
 // ---- moments -------------------------------------------------------------------------
 
 // S1: values m * 2^e with e in [-1074, 971], m < 2^53, at most 2^63 of them: |S1| < 2^1087.
@@ -428,30 +460,7 @@ class MomentsAnalyzer final : public Analyzer {
     if (!error_.ok()) return;
     error_ = check_slot(kind(), input_, values, n);
     if (!error_.ok()) return;
-    const uint8_t* valid = values.valid;
-    switch (input_) {
-      case DType::kFloat64: {
-        const double* d = values.as<double>();
-        for (int64_t i = 0; i < n; ++i) {
-          if (valid[i]) add(d[i]); else ++null_count_;
-        }
-        break;
-      }
-      case DType::kInt64: {
-        const int64_t* d = values.as<int64_t>();
-        for (int64_t i = 0; i < n; ++i) {
-          if (valid[i]) add(static_cast<double>(d[i])); else ++null_count_;
-        }
-        break;
-      }
-      default: {  // kBool
-        const uint8_t* d = values.as<uint8_t>();
-        for (int64_t i = 0; i < n; ++i) {
-          if (valid[i]) add(d[i] != 0 ? 1.0 : 0.0); else ++null_count_;
-        }
-        break;
-      }
-    }
+    null_count_ += for_each_number(input_, values, n, [this](double x) { add(x); });
   }
 
   Status merge(const Analyzer& other) override {
@@ -847,18 +856,7 @@ class QuantilesAnalyzer final : public Analyzer {
     if (!error_.ok()) return;
     error_ = check_slot(kind(), input_, values, n);
     if (!error_.ok()) return;
-    const uint8_t* valid = values.valid;
-    if (input_ == DType::kFloat64) {
-      const double* d = values.as<double>();
-      for (int64_t i = 0; i < n; ++i) {
-        if (valid[i]) add(d[i]); else ++null_count_;
-      }
-    } else {
-      const int64_t* d = values.as<int64_t>();
-      for (int64_t i = 0; i < n; ++i) {
-        if (valid[i]) add(static_cast<double>(d[i])); else ++null_count_;
-      }
-    }
+    null_count_ += for_each_number(input_, values, n, [this](double x) { add(x); });
   }
 
   Status merge(const Analyzer& other) override {

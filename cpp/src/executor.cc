@@ -377,12 +377,18 @@ struct Task {
   int64_t start, len, global;
 };
 
+// Readers for every batch: the schema check of all entry points, done once per call.
+using BatchReaders = std::vector<std::vector<ColumnReader>>;
+Status make_batch_readers(const BoundPlan& plan, const std::vector<BatchInput>& batches, BatchReaders* readers) {
+  readers->assign(batches.size(), {});
+  for (size_t b = 0; b < batches.size(); ++b) FP_RETURN_NOT_OK(make_readers(plan, batches[b], b, &(*readers)[b]));
+  return Status::OK();
+}
+
 // Runs tasks on `threads` workers; `body(ctx, task_index, readers)` processes one task.
 template <typename Body>
-Status run_tasks(const BoundPlan& plan, const std::vector<BatchInput>& batches, const std::vector<Task>& tasks,
-                 int threads, Body body) {
-  std::vector<std::vector<ColumnReader>> readers(batches.size());
-  for (size_t b = 0; b < batches.size(); ++b) FP_RETURN_NOT_OK(make_readers(plan, batches[b], b, &readers[b]));
+Status run_tasks(const BoundPlan& plan, const BatchReaders& readers, const std::vector<Task>& tasks, int threads,
+                 Body body) {
   std::atomic<size_t> next{0};
   std::mutex mu;
   Status first;
@@ -449,9 +455,8 @@ constexpr int64_t kMorsel = 64 * Program::kChunk;
 }  // namespace
 
 Status Program::check_batches(const std::vector<BatchInput>& batches) const {
-  std::vector<ColumnReader> readers;
-  for (size_t b = 0; b < batches.size(); ++b) FP_RETURN_NOT_OK(make_readers(plan_, batches[b], b, &readers));
-  return Status::OK();
+  BatchReaders readers;
+  return make_batch_readers(plan_, batches, &readers);
 }
 
 namespace {
@@ -501,7 +506,8 @@ Buffer::Buffer(size_t size) : size_(size) {
 
 Status Program::transform(const std::vector<BatchInput>& batches, int threads,
                           std::vector<OutputColumn>* out) const {
-  FP_RETURN_NOT_OK(check_batches(batches));
+  BatchReaders readers;
+  FP_RETURN_NOT_OK(make_batch_readers(plan_, batches, &readers));
   int64_t total = 0;
   for (const auto& b : batches) total += b.length;
   size_t no = plan_.outputs.size();
@@ -523,7 +529,7 @@ Status Program::transform(const std::vector<BatchInput>& batches, int threads,
   // Strings are appended per task and stitched afterwards.
   std::vector<std::vector<std::vector<char>>> task_chars(tasks.size(), std::vector<std::vector<char>>(no));
   std::vector<std::vector<std::vector<int64_t>>> task_lens(tasks.size(), std::vector<std::vector<int64_t>>(no));
-  Status st = run_tasks(plan_, batches, tasks, threads, [&](ExecContext& ctx, size_t t, const std::vector<ColumnReader>& rd) {
+  Status st = run_tasks(plan_, readers, tasks, threads, [&](ExecContext& ctx, size_t t, const std::vector<ColumnReader>& rd) {
     const Task& task = tasks[t];
     std::vector<int64_t> task_nulls(no, 0);
     for (int64_t s = 0; s < task.len; s += kChunk) {
@@ -608,12 +614,13 @@ Status Program::transform(const std::vector<BatchInput>& batches, int threads,
 
 Status Program::analyze(const std::vector<BatchInput>& batches, int threads,
                         const std::vector<Analyzer*>& states) const {
-  FP_RETURN_NOT_OK(check_batches(batches));
+  BatchReaders readers;
+  FP_RETURN_NOT_OK(make_batch_readers(plan_, batches, &readers));
   size_t no = plan_.outputs.size();
   if (states.size() != no) return Status(ErrorCode::kInputError, "one analyzer per output is required");
   std::vector<Task> tasks = make_tasks(batches, kMorsel);
   std::vector<std::vector<std::unique_ptr<Analyzer>>> partial(tasks.size());
-  Status st = run_tasks(plan_, batches, tasks, threads, [&](ExecContext& ctx, size_t t, const std::vector<ColumnReader>& rd) {
+  Status st = run_tasks(plan_, readers, tasks, threads, [&](ExecContext& ctx, size_t t, const std::vector<ColumnReader>& rd) {
     const Task& task = tasks[t];
     auto& mine = partial[t];
     for (size_t j = 0; j < no; ++j) mine.push_back(states[j]->empty_clone());
@@ -634,7 +641,8 @@ Status Program::analyze(const std::vector<BatchInput>& batches, int threads,
 }
 
 Status Program::transform_matrix(const std::vector<BatchInput>& batches, int threads, double* out) const {
-  FP_RETURN_NOT_OK(check_batches(batches));
+  BatchReaders readers;
+  FP_RETURN_NOT_OK(make_batch_readers(plan_, batches, &readers));
   size_t no = plan_.outputs.size();
   for (size_t j = 0; j < no; ++j) {
     DType t = plan_.steps[plan_.outputs[j].step].out;
@@ -645,7 +653,7 @@ Status Program::transform_matrix(const std::vector<BatchInput>& batches, int thr
   }
   std::vector<Task> tasks = make_tasks(batches, kMorsel);
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  return run_tasks(plan_, batches, tasks, threads, [&](ExecContext& ctx, size_t t, const std::vector<ColumnReader>& rd) {
+  return run_tasks(plan_, readers, tasks, threads, [&](ExecContext& ctx, size_t t, const std::vector<ColumnReader>& rd) {
     const Task& task = tasks[t];
     for (int64_t s = 0; s < task.len; s += kChunk) {
       int64_t n = std::min(kChunk, task.len - s);

@@ -23,41 +23,19 @@
 #include <vector>
 
 #include "check.h"
+#include "test_support.h"
 #include "featureplat/analyzers.h"
 
 using namespace featureplat;
+
+using namespace featureplat_test;
 
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-uint64_t bits_of(double v) {
-  uint64_t b;
-  std::memcpy(&b, &v, sizeof b);
-  return b;
-}
-
-double from_bits(uint64_t b) {
-  double v;
-  std::memcpy(&v, &b, sizeof v);
-  return v;
-}
-
 bool same_bits(double a, double b) { return bits_of(a) == bits_of(b); }
-
-// Deterministic generator (splitmix64), mirrored by the Python script.
-struct Rng {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  size_t below(size_t n) { return static_cast<size_t>(next() % n); }
-  double unit() { return static_cast<double>((next() >> 11) + 1) * 0x1p-53; }  // (0, 1]
-};
 
 double centered53(uint64_t u) {  // (u >> 11) - 2^52, exact in double
   return static_cast<double>(static_cast<int64_t>(u >> 11) - (int64_t{1} << 52));
@@ -83,10 +61,10 @@ std::vector<double> gen(const std::string& kind, uint64_t seed, size_t n) {
     } else if (kind == "bits") {
       const uint64_t u2 = r.next();
       const uint64_t biased = u2 % 8 == 0 ? 0 : ((u >> 52) & 0x7ff) % 1500;
-      x = from_bits((u & ~(uint64_t{0x7ff} << 52)) | (biased << 52));
+      x = double_of((u & ~(uint64_t{0x7ff} << 52)) | (biased << 52));
     } else if (kind == "tiny") {
       const uint64_t u2 = r.next();
-      x = from_bits((u & 0x800fffffffffffffULL) | ((u2 % 3) << 52));
+      x = double_of((u & 0x800fffffffffffffULL) | ((u2 % 3) << 52));
     } else if (kind == "dups") {
       x = static_cast<double>(u % 9) * 0.5 - 2.0;
     }
@@ -109,36 +87,14 @@ std::vector<int64_t> gen_ints(uint64_t seed, size_t n) {
 
 // ---- columns and analyzer helpers ----------------------------------------------------
 
-struct Col {
-  DType type = DType::kNull;
-  std::vector<uint8_t> valid;
-  std::vector<uint8_t> b;
-  std::vector<int64_t> i;
-  std::vector<double> f;
-  std::vector<StrView> s;
-  std::vector<std::unique_ptr<std::string>> owned;
-
-  size_t size() const { return valid.size(); }
-  Slot slot(size_t offset = 0) {
-    Slot sl;
-    sl.type = type;
-    sl.valid = valid.data() + offset;
-    switch (type) {
-      case DType::kBool: sl.data = b.data() + offset; break;
-      case DType::kFloat64: sl.data = f.data() + offset; break;
-      case DType::kString: sl.data = s.data() + offset; break;
-      default: sl.data = i.data() + offset; break;
-    }
-    return sl;
-  }
-  void push_null() {
-    valid.push_back(0);
-    b.push_back(1);
-    i.push_back(7);
-    f.push_back(kNaN);
-    s.push_back(StrView{"null payload", 12});
-  }
-};
+// Nulls carry deliberately odd payloads that analyzers must ignore.
+void push_null(Col* c) {
+  c->valid.push_back(0);
+  c->b.push_back(1);
+  c->i.push_back(7);
+  c->f.push_back(kNaN);
+  c->s.push_back(StrView{"null payload", 12});
+}
 
 Col floats(const std::vector<double>& v) {
   Col c;
@@ -178,7 +134,7 @@ Col with_nulls(Col c, size_t every) {
   Col out;
   out.type = c.type;
   for (size_t r = 0; r < c.size(); ++r) {
-    if (r % every == 0) out.push_null();
+    if (r % every == 0) push_null(&out);
     out.valid.push_back(c.valid[r]);
     out.b.push_back(c.type == DType::kBool ? c.b[r] : 0);
     out.i.push_back(c.type == DType::kInt64 ? c.i[r] : 0);
@@ -1379,7 +1335,7 @@ TEST_CASE(analyzer_vocabulary_merge_property) {
 //           z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
 //           return z ^ (z >> 31)
 //
-//   def from_bits(b): return struct.unpack('<d', struct.pack('<Q', b))[0]
+//   def double_of(b): return struct.unpack('<d', struct.pack('<Q', b))[0]
 //
 //   def gen(kind, seed, n):
 //       r = Rng(seed); out = []
@@ -1393,9 +1349,9 @@ TEST_CASE(analyzer_vocabulary_merge_property) {
 //           elif kind == 'offset': x = 1e8 + math.ldexp(float((u >> 11) - (1 << 52)), -40)
 //           elif kind == 'bits':
 //               u2 = r.next(); biased = 0 if u2 % 8 == 0 else ((u >> 52) & 0x7ff) % 1500
-//               x = from_bits((u & ~(0x7ff << 52) & M64) | (biased << 52))
+//               x = double_of((u & ~(0x7ff << 52) & M64) | (biased << 52))
 //           elif kind == 'tiny':
-//               u2 = r.next(); x = from_bits((u & 0x800fffffffffffff) | ((u2 % 3) << 52))
+//               u2 = r.next(); x = double_of((u & 0x800fffffffffffff) | ((u2 % 3) << 52))
 //           elif kind == 'dups': x = float(u % 9) * 0.5 - 2.0
 //           elif kind == 'ints':
 //               u2 = r.next(); k = u2 % 63; mag = (u >> 1) >> k

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "check.h"
+#include "test_support.h"
 #include "featureplat/arrow_abi.h"
 #include "featureplat/executor.h"
 #include "featureplat/plan.h"
@@ -25,6 +26,8 @@
 #include "featureplat/types.h"
 
 using namespace featureplat;
+
+using namespace featureplat_test;
 
 namespace {
 
@@ -145,24 +148,6 @@ PlanSpec good_plan() {
   s.outputs = {{"a1", 3}, {"b2", 5}};
   return s;
 }
-
-// Deterministic 64-bit generator (splitmix64).
-struct Rng {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  int64_t in(int64_t lo, int64_t hi) {  // inclusive, hi - lo < 2^63
-    const uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1u;
-    return static_cast<int64_t>(static_cast<uint64_t>(lo) + next() % span);
-  }
-  bool chance(int percent) { return static_cast<int>(next() % 100) < percent; }
-  template <typename T>
-  const T& pick(const std::vector<T>& v) { return v[next() % v.size()]; }
-};
 
 // ---- hand-built Arrow arrays -----------------------------------------------------------
 

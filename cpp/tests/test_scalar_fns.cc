@@ -16,7 +16,10 @@
 #include <vector>
 
 #include "check.h"
+#include "test_support.h"
 #include "featureplat/scalar_fns.h"
+
+using namespace featureplat_test;
 
 namespace {
 
@@ -24,33 +27,6 @@ using namespace featureplat::scalar;
 
 constexpr uint64_t kPrime32 = 2654435761ULL;
 constexpr uint64_t kPrime64 = 11400714785074694797ULL;
-
-uint64_t bits_of(double v) {
-  uint64_t b;
-  std::memcpy(&b, &v, sizeof b);
-  return b;
-}
-
-double double_of(uint64_t b) {
-  double v;
-  std::memcpy(&v, &b, sizeof v);
-  return v;
-}
-
-// Deterministic 64-bit generator (splitmix64) for property tests.
-struct Rng {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  int64_t next_in(int64_t lo, int64_t hi) {  // inclusive, hi - lo < 2^63
-    const uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1u;
-    return static_cast<int64_t>(static_cast<uint64_t>(lo) + next() % span);
-  }
-};
 
 // The xxHash project's sanity-test input: byte i is the top byte of PRIME32 * PRIME64^i.
 std::vector<unsigned char> sanity_buffer(size_t n) {
@@ -556,7 +532,7 @@ TEST_CASE(civil_round_trip_wide) {
                                std::numeric_limits<int64_t>::min() + 1,
                                std::numeric_limits<int64_t>::max() - 146097,
                                std::numeric_limits<int64_t>::min() + 146097};
-  for (int i = 0; i < 20000; ++i) days.push_back(rng.next_in(-kMicrosDayLimit, kMicrosDayLimit));
+  for (int i = 0; i < 20000; ++i) days.push_back(rng.in(-kMicrosDayLimit, kMicrosDayLimit));
   for (int i = 0; i < 20000; ++i) days.push_back(static_cast<int64_t>(rng.next()));
   int64_t failures = 0;
   for (int64_t day : days) {
@@ -582,9 +558,9 @@ TEST_CASE(civil_round_trip_wide) {
 TEST_CASE(civil_era_periodicity) {
   Rng rng{777};
   for (int i = 0; i < 20000; ++i) {
-    const int64_t y = rng.next_in(-1000000000LL, 1000000000LL);
-    const unsigned m = static_cast<unsigned>(rng.next_in(1, 12));
-    const unsigned d = static_cast<unsigned>(rng.next_in(1, month_length(y, m)));
+    const int64_t y = rng.in(-1000000000LL, 1000000000LL);
+    const unsigned m = static_cast<unsigned>(rng.in(1, 12));
+    const unsigned d = static_cast<unsigned>(rng.in(1, month_length(y, m)));
     const int64_t base = days_from_civil(y, m, d);
     if (!CHECK_EQ(days_from_civil(y + 400, m, d), base + 146097)) break;
     if (!CHECK_EQ(days_from_civil(y - 4000, m, d), base - 1460970)) break;

@@ -11,10 +11,13 @@
 #include <vector>
 
 #include "check.h"
+#include "test_support.h"
 #include "featureplat/registry.h"
 #include "featureplat/types.h"
 
 using namespace featureplat;
+
+using namespace featureplat_test;
 
 namespace {
 
@@ -30,33 +33,6 @@ const Registry& reg() {
 }
 
 // ---- columns -----------------------------------------------------------------------
-
-// An owning column of one physical type; slot() views it.
-struct Col {
-  DType type = DType::kNull;
-  std::vector<uint8_t> valid;
-  std::vector<uint8_t> b;
-  std::vector<int64_t> i;
-  std::vector<double> f;
-  std::vector<StrView> s;
-  std::vector<std::unique_ptr<std::string>> owned;  // stable storage behind `s`
-
-  size_t size() const { return valid.size(); }
-  Slot slot(size_t offset = 0) {
-    Slot sl;
-    sl.type = type;
-    sl.valid = valid.data() + offset;
-    switch (type) {
-      case DType::kBool: sl.data = b.data() + offset; break;
-      case DType::kFloat64: sl.data = f.data() + offset; break;
-      case DType::kString: sl.data = s.data() + offset; break;
-      default: sl.data = i.data() + offset; break;
-    }
-    return sl;
-  }
-  bool is_null(size_t r) const { return valid[r] == 0; }
-  std::string str(size_t r) const { return std::string(s[r].ptr, s[r].len); }
-};
 
 Col ints(const std::vector<std::optional<int64_t>>& v, DType t = DType::kInt64) {
   Col c;

@@ -114,14 +114,7 @@ Result<Binding> resolve_numeric1(const std::vector<DType>& args, const Params&) 
 }
 
 OpDef binary(const char* name, const char* sig, const char* doc, ResolveFn fn) {
-  OpDef d;
-  d.name = name;
-  d.family = "arithmetic";
-  d.signature = sig;
-  d.doc = doc;
-  d.min_args = d.max_args = 2;
-  d.resolve = fn;
-  return d;
+  return ops::op_def(name, "arithmetic", sig, doc, 2, fn);
 }
 
 }  // namespace

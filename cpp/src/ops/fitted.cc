@@ -79,14 +79,8 @@ Result<Binding> resolve_impute(const std::vector<DType>& args, const Params& p) 
 }
 
 OpDef fitted(const char* name, const char* sig, const char* doc, ResolveFn fn, std::vector<ParamSpec> params) {
-  OpDef d;
-  d.name = name;
-  d.family = "fitted";
-  d.signature = sig;
-  d.doc = doc;
-  d.min_args = d.max_args = 1;
+  OpDef d = ops::op_def(name, "fitted", sig, doc, 1, fn);
   d.params = std::move(params);
-  d.resolve = fn;
   return d;
 }
 

@@ -29,6 +29,19 @@ inline Binding bind(std::vector<DType> arg_types, DType out, KernelFn kernel) {
   return b;
 }
 
+/// An op with a fixed number of arguments (families add params or flags as needed).
+inline OpDef op_def(const char* name, const char* family, const char* sig, const char* doc, int arity,
+                    ResolveFn fn) {
+  OpDef d;
+  d.name = name;
+  d.family = family;
+  d.signature = sig;
+  d.doc = doc;
+  d.min_args = d.max_args = arity;
+  d.resolve = fn;
+  return d;
+}
+
 /// Common numeric promotion of argument types: all int64 (or null) -> int64, any
 /// float64 -> float64, otherwise kNull (not numeric).
 DType numeric_common(const std::vector<DType>& args);

@@ -49,14 +49,7 @@ Result<Binding> resolve_or(const std::vector<DType>& a, const Params& p) { retur
 Result<Binding> resolve_not(const std::vector<DType>& a, const Params& p) { return resolve_bool(a, p, not_k); }
 
 OpDef logic(const char* name, const char* sig, const char* doc, int arity, ResolveFn fn) {
-  OpDef d;
-  d.name = name;
-  d.family = "logic";
-  d.signature = sig;
-  d.doc = doc;
-  d.min_args = d.max_args = arity;
-  d.resolve = fn;
-  return d;
+  return ops::op_def(name, "logic", sig, doc, arity, fn);
 }
 
 }  // namespace

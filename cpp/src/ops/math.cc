@@ -161,13 +161,7 @@ Result<Binding> resolve_clip(const std::vector<DType>& args, const Params& p) {
 }
 
 OpDef math(const char* name, const char* sig, const char* doc, ResolveFn fn, bool transcendental) {
-  OpDef d;
-  d.name = name;
-  d.family = "math";
-  d.signature = sig;
-  d.doc = doc;
-  d.min_args = d.max_args = 1;
-  d.resolve = fn;
+  OpDef d = ops::op_def(name, "math", sig, doc, 1, fn);
   d.transcendental = transcendental;
   return d;
 }

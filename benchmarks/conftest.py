@@ -138,6 +138,12 @@ COMPARISONS = [
     ("fitted to=numpy, fp 2 threads", "fp.fitted.t2", "sklearn.transform"),
     ("thread scaling fit (speedup)", "fp.fit.t2", "fp.fit.t1"),
     ("thread scaling fitted (speedup)", "fp.fitted.t2", "fp.fitted.t1"),
+    # test_bench_training_set.py: training_set (native join + plan) vs Feast
+    # get_historical_features (DuckDB store, pandas ODFV); the native join alone on 1 and 2 threads.
+    ("training set 1M x 1M, fp 1 thread", "fp.ts.t1", "feast.duckdb.pandas_odfv"),
+    ("training set 1M x 1M, fp 2 threads", "fp.ts.t2", "feast.duckdb.pandas_odfv"),
+    ("thread scaling train set (speedup)", "fp.ts.t2", "fp.ts.t1"),
+    ("thread scaling native join (speedup)", "fp.pit.t2", "fp.pit.t1"),
 ]
 
 LABELS = {
@@ -158,6 +164,11 @@ LABELS = {
     "fp.fitted.t1": "fitted to=numpy, threads=1",
     "fp.fitted.t2": "fitted to=numpy, threads=2",
     "sklearn.transform": "scikit-learn 5 x transform + hstack",
+    "fp.ts.t1": "training_set().features, threads=1",
+    "fp.ts.t2": "training_set().features, threads=2",
+    "feast.duckdb.pandas_odfv": "Feast DuckDB + pandas ODFV, to_arrow",
+    "fp.pit.t1": "point_in_time_join, threads=1",
+    "fp.pit.t2": "point_in_time_join, threads=2",
 }
 
 

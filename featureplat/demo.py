@@ -1,104 +1,77 @@
-"""The quick-start demo: define features, compile, run a batch and single rows, show
-that both paths agree bit for bit, save and reload the plan, print its hash."""
+"""The main job on the embedded default (SQLite online store, parquet + DuckDB offline, a
+local registry; no server): generate the churn repo's data, apply the repo, build the
+point-in-time training set with the native join, fit the plan, transform, and check it
+three ways -- against Feast's own ``get_historical_features``, row path against batch
+path, and a saved plan reloaded."""
 from __future__ import annotations
 
-import datetime as dt
+import time
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 
 import featureplat as fp
+from featureplat.examples import churn
+from featureplat.repo import apply
+from featureplat.training import training_set
+
+DEFAULT_REPO = Path("feature_repo")
 
 
-def trip_features() -> fp.FeatureSet:
-    """Features of a ride request: driver statistics from Feast plus request fields."""
-    trips = fp.col("trips_7d")
-    rating = fp.col("avg_rating")
-    fare = fp.col("fare")
-    return fp.FeatureSet(
-        "trip_quality",
-        inputs={
-            "trips_7d": fp.feast("driver_stats:trips_7d", "int64"),
-            "avg_rating": fp.feast("driver_stats:avg_rating", "float64"),
-            "city": fp.feast("driver_profile:city", "string"),
-            "fare": fp.request("float64"),
-            "requested_at": fp.request("timestamp"),
-        },
-        features={
-            "log_trips": trips.log1p(),
-            "rating_filled": rating.fill_null(4.5).clip(1.0, 5.0),
-            "fare_per_trip": fare / (trips + 1),
-            "is_busy": trips > 50,
-            "fare_band": fare.bucketize([5.0, 10.0, 20.0, 50.0]),
-            "city_bucket": fp.col("city").str.lower().hash_bucket(64),
-            "hour": fp.col("requested_at").dt.hour(),
-            "weekend": fp.col("requested_at").dt.day_of_week() >= 5,
-            "surge": fp.when(fare > 30).then(fare.sqrt()).otherwise(0.0),
-            # Fitted transforms: statistics come from the training data via plan.fit.
-            "fare_z": fare.log1p().standard_scale(),
-            "trips_decile": trips.quantile_bucketize(10),
-            "city_id": fp.col("city").vocabulary(num_oov_buckets=2),
-            "rating_imputed": rating.impute("median"),
-        },
-    )
+def _say(msg: str) -> None:
+    print(msg, flush=True)
 
 
-def demo_data(rows: int, seed: int = 7) -> pa.Table:
-    """Deterministic synthetic requests, with nulls and NaN where real data has them."""
-    rng = np.random.default_rng(seed)
-    trips = rng.poisson(30, rows).astype(np.int64)
-    rating = rng.uniform(1, 5, rows)
-    rating_mask = rng.random(rows) < 0.05
-    fare = rng.gamma(2.0, 8.0, rows)
-    fare[rng.random(rows) < 0.01] = np.nan
-    cities = np.array(["Lisbon", "PORTO", "Faro", "Braga", "Coimbra"])[rng.integers(0, 5, rows)]
-    start = int(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc).timestamp() * 1_000_000)
-    ts = start + rng.integers(0, 365 * 86_400_000_000, rows)
-    return pa.table({
-        "trips_7d": trips,
-        "avg_rating": pa.array(rating, mask=rating_mask),
-        "city": cities,
-        "fare": fare,
-        "requested_at": pa.array(ts, pa.timestamp("us", tz="UTC")),
-    })
+def run(repo: str | Path = DEFAULT_REPO, *, customers: int = 2_000, days: int = 90, seed: int = churn.DEFAULT_SEED,
+        out_dir: str | Path = "out", threads: int = 2, check_rows: int = 500) -> str:
+    """Runs the main job, printing what it does; returns the fitted plan's hash."""
+    repo = Path(repo).resolve()
+    t = time.perf_counter()
+    paths = churn.generate(repo / "data", seed=seed, customers=customers, days=days)
+    _say(f"[data] generated {', '.join(p.name for p in paths.values())} (seed {seed}) "
+         f"in {time.perf_counter() - t:.2f} s")
 
+    t = time.perf_counter()
+    applied = apply(repo)
+    for name, entry in applied.index["feature_sets"].items():
+        _say(f"[apply] feature set {name}: plan {entry['plan_hash'][:16]} reads "
+             f"{', '.join(sorted(entry['feature_views']))} ({time.perf_counter() - t:.2f} s with Feast's apply)")
+    store = applied.store
 
-def run(rows: int = 100_000, out_dir: str = "out", check_rows: int = 1000) -> str:
-    """Runs the demo, printing what it does; returns the plan hash."""
-    fs = trip_features()
-    compiled = fp.compile(fs)
-    print(f"compiled {compiled!r}")
-    table = demo_data(rows)
-    # The analyze pass: one streaming pass over the training batches.
-    plan = compiled.fit(table.to_batches(max_chunksize=25_000), threads=2)
-    for feature, fitted in plan.statistics().items():
-        for t in fitted:
-            shown = {k: v for k, v in t.items() if k not in ("expression", "counts", "edges")}
-            print(f"fitted {feature}: {shown}")
-    batch = plan.transform(table, threads=2)
-    print(f"batch: {batch.num_rows} rows x {batch.num_columns} features")
-    print(batch.slice(0, 5).to_pandas().to_string())
-    # Serving: the same rows one request at a time.
-    sample = table.slice(0, check_rows).to_pylist()
-    print(f"row 0 served: {plan.transform_row(sample[0])}")
-    mismatches = 0
-    for i, row in enumerate(sample):
-        vec = plan.transform_row(row, to="numpy")
-        ref = plan.transform(table.slice(i, 1), to="numpy")[0]
-        if vec.tobytes() != ref.tobytes():
-            mismatches += 1
-    matrix = plan.transform(table.slice(0, check_rows), to="numpy")
-    rows_matrix = np.stack([plan.transform_row(r, to="numpy") for r in sample])
-    same = matrix.tobytes() == rows_matrix.tobytes() and mismatches == 0
-    print(f"batch vs row path on {check_rows} rows: {'identical bit for bit' if same else 'DIFFERENT'}")
-    if not same:
-        raise SystemExit("batch and row paths disagree")
-    path = Path(out_dir)
-    path.mkdir(parents=True, exist_ok=True)
-    saved = plan.save(path / "trip_quality.fpplan")
-    loaded = fp.load_plan(saved)
-    assert loaded.plan_hash == plan.plan_hash
-    print(f"saved {saved} and reloaded it")
-    print(f"plan hash: {plan.plan_hash}")
-    return plan.plan_hash
+    labels = repo / "data" / "churn_labels.parquet"
+    t = time.perf_counter()
+    ts = training_set(store, "churn_features", labels, label="churned", threads=threads)
+    t_join = time.perf_counter() - t
+    t = time.perf_counter()
+    features = ts.features
+    t_transform = time.perf_counter() - t
+    _say(f"[training set] {ts.num_rows} entity rows -> {ts.num_rows} training rows x {features.num_columns} "
+         f"features; join + cast + fit {t_join:.3f} s, transform {t_transform:.3f} s ({threads} threads)")
+    for feature, fitted in ts.plan.statistics().items():
+        for s in fitted:
+            shown = {k: v for k, v in s.items() if k not in ("expression", "counts", "edges", "vocabulary")}
+            _say(f"[fit] {feature}: {shown}")
+    _say(features.slice(0, 5).to_pandas().T.to_string())
+    _say(f"[labels] churn rate {float(np.mean(ts.y)):.3f}")
+
+    t = time.perf_counter()
+    ref = training_set(store, ts.plan, labels, label="churned", method="feast")
+    t_feast = time.perf_counter() - t
+    same_join = ref.X.tobytes() == ts.X.tobytes()
+    _say(f"[check] native join vs Feast get_historical_features (DuckDB, {t_feast:.2f} s): "
+         f"{'identical bit for bit' if same_join else 'DIFFERENT'}")
+
+    rows = ts.inputs.slice(0, check_rows).to_pylist()
+    served = np.stack([ts.plan.transform_row(r, to="numpy") for r in rows])
+    same_rows = served.tobytes() == ts.X[:check_rows].tobytes()
+    _say(f"[check] row path vs batch path on {len(rows)} training rows: "
+         f"{'identical bit for bit' if same_rows else 'DIFFERENT'}")
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    saved = ts.plan.save(out / "churn_features.fitted.fpplan")
+    assert fp.load_plan(saved).plan_hash == ts.plan.plan_hash
+    _say(f"[plan] saved {saved}; fitted plan hash {ts.plan.plan_hash}")
+    if not (same_join and same_rows):
+        raise SystemExit("consistency check failed")
+    return ts.plan.plan_hash

@@ -1,0 +1,1 @@
+"""Example data for the bundled feature repo (``feature_repo/``)."""

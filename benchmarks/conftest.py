@@ -144,6 +144,24 @@ COMPARISONS = [
     ("training set 1M x 1M, fp 2 threads", "fp.ts.t2", "feast.duckdb.pandas_odfv"),
     ("thread scaling train set (speedup)", "fp.ts.t2", "fp.ts.t1"),
     ("thread scaling native join (speedup)", "fp.pit.t2", "fp.pit.t1"),
+    # test_bench_serving.py: OnlineFeatures.get (lookup + plan) vs Feast get_online_features with
+    # the plan as a python ODFV, hand-written python / pandas ODFVs, and the raw read (p50 per call).
+    ("serve SQLite 1e vs py ODFV(plan)", "fp.serve.sqlite.1", "feast.py_odfv.sqlite.1"),
+    ("serve SQLite 1e vs py ODFV(hand)", "fp.serve.sqlite.1", "feast.py_hand_odfv.sqlite.1"),
+    ("serve SQLite 1e vs pandas ODFV", "fp.serve.sqlite.1", "feast.pandas_odfv.sqlite.1"),
+    ("serve SQLite 1e vs raw read", "fp.serve.sqlite.1", "feast.raw.sqlite.1"),
+    ("serve SQLite 100e vs py ODFV(plan)", "fp.serve.sqlite.100", "feast.py_odfv.sqlite.100"),
+    ("serve SQLite 100e vs py ODFV(hand)", "fp.serve.sqlite.100", "feast.py_hand_odfv.sqlite.100"),
+    ("serve SQLite 100e vs pandas ODFV", "fp.serve.sqlite.100", "feast.pandas_odfv.sqlite.100"),
+    ("serve SQLite 100e vs raw read", "fp.serve.sqlite.100", "feast.raw.sqlite.100"),
+    ("serve Redis 1e vs py ODFV(plan)", "fp.serve.redis.1", "feast.py_odfv.redis.1"),
+    ("serve Redis 1e vs py ODFV(hand)", "fp.serve.redis.1", "feast.py_hand_odfv.redis.1"),
+    ("serve Redis 1e vs pandas ODFV", "fp.serve.redis.1", "feast.pandas_odfv.redis.1"),
+    ("serve Redis 1e vs raw read", "fp.serve.redis.1", "feast.raw.redis.1"),
+    ("serve Redis 100e vs py ODFV(plan)", "fp.serve.redis.100", "feast.py_odfv.redis.100"),
+    ("serve Redis 100e vs py ODFV(hand)", "fp.serve.redis.100", "feast.py_hand_odfv.redis.100"),
+    ("serve Redis 100e vs pandas ODFV", "fp.serve.redis.100", "feast.pandas_odfv.redis.100"),
+    ("serve Redis 100e vs raw read", "fp.serve.redis.100", "feast.raw.redis.100"),
 ]
 
 LABELS = {
@@ -169,6 +187,26 @@ LABELS = {
     "feast.duckdb.pandas_odfv": "Feast DuckDB + pandas ODFV, to_arrow",
     "fp.pit.t1": "point_in_time_join, threads=1",
     "fp.pit.t2": "point_in_time_join, threads=2",
+    "fp.serve.sqlite.1": "OnlineFeatures.get SQLite 1 ent",
+    "feast.py_odfv.sqlite.1": "Feast py ODFV(plan) SQLite 1 ent",
+    "feast.py_hand_odfv.sqlite.1": "Feast py ODFV(hand) SQLite 1 ent",
+    "feast.pandas_odfv.sqlite.1": "Feast pandas ODFV SQLite 1 ent",
+    "feast.raw.sqlite.1": "Feast raw read SQLite 1 ent",
+    "fp.serve.sqlite.100": "OnlineFeatures.get SQLite 100 ent",
+    "feast.py_odfv.sqlite.100": "Feast py ODFV(plan) SQLite 100 ent",
+    "feast.py_hand_odfv.sqlite.100": "Feast py ODFV(hand) SQLite 100 ent",
+    "feast.pandas_odfv.sqlite.100": "Feast pandas ODFV SQLite 100 ent",
+    "feast.raw.sqlite.100": "Feast raw read SQLite 100 ent",
+    "fp.serve.redis.1": "OnlineFeatures.get Redis 1 ent",
+    "feast.py_odfv.redis.1": "Feast py ODFV(plan) Redis 1 ent",
+    "feast.py_hand_odfv.redis.1": "Feast py ODFV(hand) Redis 1 ent",
+    "feast.pandas_odfv.redis.1": "Feast pandas ODFV Redis 1 ent",
+    "feast.raw.redis.1": "Feast raw read Redis 1 ent",
+    "fp.serve.redis.100": "OnlineFeatures.get Redis 100 ent",
+    "feast.py_odfv.redis.100": "Feast py ODFV(plan) Redis 100 ent",
+    "feast.py_hand_odfv.redis.100": "Feast py ODFV(hand) Redis 100 ent",
+    "feast.pandas_odfv.redis.100": "Feast pandas ODFV Redis 100 ent",
+    "feast.raw.redis.100": "Feast raw read Redis 100 ent",
 }
 
 

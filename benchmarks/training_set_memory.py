@@ -56,7 +56,7 @@ VIEW = "user_stats"
 ODFV = "user_features"
 KEY = "user_id"
 ROW_ID = "row_id"
-VIEW_FEATURES = ["trips", "sessions", "rating", "spend"]  # int64 (nulls), int64, float64 (nulls), float64 (nulls)
+VIEW_FEATURES = ["trips", "sessions", "rating", "spend"]  # int64 (nulls), int64, float64 and float64 (nulls)
 BUCKETS = [0.0, 10.0, 50.0, 100.0, 500.0]
 FEATURES = {  # output feature -> featureplat dtype (the ODFV schema says the same in Feast types)
     "log_trips": "float64", "trips_missing": "bool", "rating_c": "float64", "spend_per_session": "float64",
@@ -145,9 +145,11 @@ def make_entity_table(scale: Scale, rows: int | None = None, seed_part: int = 2)
     event = _event_us(scale)
     exact = (u >= PAST_END_FRACTION) & (u < PAST_END_FRACTION + EXACT_FRACTION) & ~unknown
     ts[exact] = event[rng.integers(0, scale.hours, int(exact.sum())), ids[exact]]
-    edge = (u >= PAST_END_FRACTION + EXACT_FRACTION) & (u < PAST_END_FRACTION + EXACT_FRACTION + TTL_EDGE_FRACTION)
+    lo = PAST_END_FRACTION + EXACT_FRACTION
+    edge = (u >= lo) & (u < lo + TTL_EDGE_FRACTION)
     edge &= ~unknown
-    ts[edge] = event[-1, ids[edge]] + TTL_HOURS * HOUR_US + rng.integers(0, 2, int(edge.sum()), dtype=np.int64)
+    off_by = rng.integers(0, 2, int(edge.sum()), dtype=np.int64)  # 0: kept (inclusive), 1: expired
+    ts[edge] = event[-1, ids[edge]] + TTL_HOURS * HOUR_US + off_by
     return pa.table({
         ROW_ID: pa.array(np.arange(n, dtype=np.int64)),
         KEY: pa.array(ids),
@@ -162,7 +164,8 @@ def make_entity_table(scale: Scale, rows: int | None = None, seed_part: int = 2)
 def feature_set():
     """The featureplat definition (no fitted transforms, so pandas can do exactly the same)."""
     import featureplat as fp
-    trips, sessions, rating, spend, amount = (fp.col(c) for c in ("trips", "sessions", "rating", "spend", "amount"))
+    trips, sessions, rating = fp.col("trips"), fp.col("sessions"), fp.col("rating")
+    spend, amount = fp.col("spend"), fp.col("amount")
     return fp.FeatureSet("training_bench", inputs={
         "trips": fp.feast(f"{VIEW}:trips", "int64"),
         "sessions": fp.feast(f"{VIEW}:sessions", "int64"),
@@ -236,8 +239,9 @@ def feast_objects(feature_path: Path) -> list:
                         created_timestamp_column="created")
     view = FeatureView(
         name=VIEW, entities=[user], ttl=_dt.timedelta(hours=TTL_HOURS), source=source,
-        schema=[Field(name=KEY, dtype=Int64), Field(name="trips", dtype=Int64), Field(name="sessions", dtype=Int64),
-                Field(name="rating", dtype=Float64), Field(name="spend", dtype=Float64)])
+        schema=[Field(name=KEY, dtype=Int64), Field(name="trips", dtype=Int64),
+                Field(name="sessions", dtype=Int64), Field(name="rating", dtype=Float64),
+                Field(name="spend", dtype=Float64)])
     request = RequestSource(name="user_request", schema=[Field(name="amount", dtype=Float64)])
     odfv = on_demand_feature_view(
         name=ODFV, sources=[view, request], mode="pandas",
@@ -309,7 +313,7 @@ def _maxrss_kb() -> int:
 
 def run_child(root: Path, side: str, threads: int) -> dict:
     import warnings
-    warnings.simplefilter("ignore")  # third-party deprecation noise must not reach stdout's JSON line
+    warnings.simplefilter("ignore")  # Feast/ibis deprecation notices; stderr is shown only on failure
     t0 = time.perf_counter()
     import featureplat.training  # noqa: F401
     store = open_store(root)
@@ -391,13 +395,18 @@ def main(argv=None) -> None:
         else:
             root = Path(tmp) / "repo"
             import warnings
+
+            import feast  # noqa: F401 - first: importing it puts "once" filters (RuntimeWarning...) first
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+                warnings.filterwarnings("ignore", "On demand feature view is an experimental feature",
+                                        RuntimeWarning)
                 build_repo(root, Scale(args.entities, args.hours, args.rows))
         scale = json.loads(repo_paths(root)["meta"].read_text())
         results = measure(root, runs)
-    print(f"training set: {scale['rows']:,} entity rows over {scale['entities'] * scale['hours']:,} feature rows "
-          f"({scale['entities']:,} entities x {scale['hours']} hours); peak RSS per side, each in a fresh process")
+    feature_rows = scale["entities"] * scale["hours"]
+    print(f"training set: {scale['rows']:,} entity rows over {feature_rows:,} feature rows "
+          f"({scale['entities']:,} entities x {scale['hours']} hours); peak RSS per side, "
+          "each in a fresh process")
     print(format_table(results))
     if args.json:
         print(json.dumps(results))

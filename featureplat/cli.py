@@ -83,6 +83,23 @@ def training_set_cmd(feature_set, entity_file, repo, label, method, threads, out
         click.echo(f"fitted plan {ts.plan.plan_hash} -> {ts.plan.save(plan_out)}")
 
 
+@main.command("serve")
+@click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False))
+@click.option("--plan", "plan_path", required=True, type=click.Path(dir_okay=False, exists=True),
+              help="The fitted plan file to serve (from training).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=6570, show_default=True)
+@click.option("--timeout", default=2.0, show_default=True, help="Seconds to wait for a remote online store.")
+def serve_cmd(repo: str, plan_path: str, host: str, port: int, timeout: float) -> None:
+    """Serve a fitted plan over HTTP: GET /health, POST /features (JSON)."""
+    from featureplat.server import serve
+    from featureplat.serving import OnlineFeatures
+
+    serving = _run(lambda: OnlineFeatures(repo, plan_path, timeout=timeout))
+    click.echo(f"serving plan {serving.plan.name} ({serving.plan.plan_hash[:16]}) on http://{host}:{port}")
+    serve(serving, host=host, port=port)
+
+
 @main.command("ops")
 @click.option("--family", default=None, help="Only ops of this family.")
 def list_ops(family: str | None) -> None:

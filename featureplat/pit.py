@@ -234,6 +234,17 @@ def point_in_time_join(entity: pa.Table, entity_keys: list[str], timestamp: str,
             out_names.append(name)
             field = table.schema.field(table.schema.get_field_index(f))
             fields.append(field.with_name(name).with_nullable(True))
-            arrays.append(col.take(take_idx))
+            arrays.append((col, take_idx))
+    n_entity_cols = entity.num_columns
+    gathers = arrays[n_entity_cols:]
+    if threads > 1 and len(gathers) > 1:
+        # Arrow's take releases the GIL: gather the feature columns side by side.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(threads, len(gathers))) as pool:
+            taken = list(pool.map(lambda ct: ct[0].take(ct[1]), gathers))
+    else:
+        taken = [c.take(i) for c, i in gathers]
+    arrays[n_entity_cols:] = taken
     schema = pa.schema(fields, metadata=entity.schema.metadata)
     return pa.Table.from_arrays(arrays, schema=schema)

@@ -25,7 +25,7 @@ from featureplat.pit import point_in_time_join
 from featureplat.plan import FittedPlan, Plan
 from featureplat.repo import check_inputs, feast_type_name, feature_store, registered_plan
 
-__all__ = ["TrainingSet", "ViewSource", "entity_table", "resolve_plan", "resolve_views", "training_set"]
+__all__ = ["TrainingSet", "ViewSource", "as_online", "entity_table", "resolve_plan", "resolve_views", "training_set"]
 
 _ARROW_TYPES = {"bool": pa.bool_(), "int64": pa.int64(), "float64": pa.float64(), "float32": pa.float32(),
                 "string": pa.string()}
@@ -182,6 +182,23 @@ def _cast(col: pa.ChunkedArray, dtype: str, what: str) -> pa.ChunkedArray:
         raise InputError(f"{what}: cannot cast {col.type} to the declared {dtype}: {e}") from None
 
 
+def as_online(col: pa.ChunkedArray, dtype: str) -> pa.ChunkedArray:
+    """A Feast feature column as Feast's online store will hold it: NaN becomes null
+    (materialization writes NaN as an empty value) and timestamps keep whole seconds
+    (the store's ``unix_timestamp_val`` is in seconds, floored). Training on this
+    representation keeps the training rows equal to what serving computes."""
+    if dtype in ("float64", "float32"):
+        nan = pc.is_nan(col)
+        if pc.any(nan).as_py():
+            return pc.if_else(nan, pa.scalar(None, col.type), col)
+        return col
+    if dtype == "timestamp":
+        us = col.cast(pa.timestamp("us", tz=col.type.tz or "UTC"))
+        floored = pc.floor_temporal(us, unit="second")
+        return floored
+    return col
+
+
 def _labels(entity: pa.Table, label: Any) -> list[str]:
     if label is None:
         return []
@@ -246,7 +263,7 @@ class TrainingSet:
 
 def training_set(store: Any, feature_set: Any, entity_df: Any, *, label: str | Sequence[str] | None = None,
                  timestamp: str | None = None, method: str = "native", fit: bool = True,
-                 threads: int = 1) -> TrainingSet:
+                 threads: int = 1, online_repr: bool = True) -> TrainingSet:
     """Builds the point-in-time training set of ``feature_set`` for ``entity_df``.
 
     ``store``: a ``feast.FeatureStore`` or a repo path. ``feature_set``: a FeatureSet, a
@@ -257,7 +274,10 @@ def training_set(store: Any, feature_set: Any, entity_df: Any, *, label: str | S
     ``method``: ``"native"`` (the core's as-of join over the views' parquet files) or
     ``"feast"`` (Feast's ``get_historical_features``; for offline stores the native join
     cannot read). An unfitted plan is fitted on the joined rows (``fit=False`` refuses
-    one that needs fitting); a FittedPlan is applied as it is.
+    one that needs fitting); a FittedPlan is applied as it is. ``online_repr`` (default)
+    gives Feast inputs the representation Feast's online store holds (:func:`as_online`:
+    NaN -> null, timestamps in whole seconds), so serving computes exactly these rows;
+    False keeps the offline values as they are.
     """
     if method not in ("native", "feast"):
         raise InputError(f"method must be 'native' or 'feast', got {method!r}")
@@ -291,15 +311,17 @@ def training_set(store: Any, feature_set: Any, entity_df: Any, *, label: str | S
         name, dtype, source = i["name"], i["dtype"], i["source"]
         if source.startswith("feast:"):
             view, feature = source[len("feast:"):].split(":")
-            col = joined.column(f"{view}__{feature}")
             what = f"input {name!r} ({view}:{feature})"
+            col = _cast(joined.column(f"{view}__{feature}"), dtype, what)
+            if online_repr:
+                col = as_online(col, dtype)
         else:
             if name not in entity.column_names:
                 raise InputError(f"request input {name!r} is not a column of the entity table "
                                  f"(columns: {entity.column_names})")
-            col = entity.column(name)
             what = f"request input {name!r}"
-        cols.append(_cast(col, dtype, what))
+            col = _cast(entity.column(name), dtype, what)
+        cols.append(col)
         names.append(name)
     inputs = pa.Table.from_arrays(cols, names=names)
 

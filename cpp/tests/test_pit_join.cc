@@ -232,3 +232,43 @@ TEST_CASE(pit_random_matches_brute_force_and_threads_agree) {
     CHECK(std::vector<int64_t>(one.begin(), one.begin() + 3000) == want);
   }
 }
+
+// Dense keys (dictionary codes) take the counting-sort path, spread-out keys the
+// comparison sort; keys near the int64 extremes must work in both. Same answers.
+TEST_CASE(pit_dense_and_sparse_key_paths_agree) {
+  uint64_t seed = 777;
+  Feat f;
+  Ent e;
+  for (int64_t r = 0; r < 5000; ++r) {
+    f.add(static_cast<int64_t>(splitmix(seed) % 40), static_cast<int64_t>(splitmix(seed) % 300),
+          static_cast<int64_t>(splitmix(seed) % 3), splitmix(seed) % 11 != 0);
+  }
+  for (int64_t i = 0; i < 20000; ++i) {
+    e.add(static_cast<int64_t>(splitmix(seed) % 45), static_cast<int64_t>(splitmix(seed) % 320) - 10,
+          splitmix(seed) % 9 != 0);
+  }
+  const std::vector<int64_t> base = join(e, f, 50, 2);
+  const int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
+  // Maps that keep keys distinct: spread far apart (sparse), shifted to either extreme (dense).
+  const auto spread = [](int64_t k) { return k * 100000000000000LL - 4000000000000000000LL; };
+  const auto at_min = [lo](int64_t k) { return lo + k; };
+  const auto at_max = [hi](int64_t k) { return hi - k; };
+  for (int mode = 0; mode < 3; ++mode) {
+    Feat g = f;
+    Ent x = e;
+    for (auto& k : g.key) k = mode == 0 ? spread(k) : mode == 1 ? at_min(k) : at_max(k);
+    for (auto& k : x.key) k = mode == 0 ? spread(k) : mode == 1 ? at_min(k) : at_max(k);
+    CHECK(join(x, g, 50, 1) == base);
+    CHECK(join(x, g, 50, 3) == base);
+  }
+  // One key at each extreme: a range that does not fit int64 arithmetic.
+  Feat h;
+  h.add(lo, 5);
+  h.add(hi, 6);
+  Ent y;
+  y.add(lo, 10);
+  y.add(hi, 10);
+  y.add(0, 10);
+  const std::vector<int64_t> want = {0, 1, -1};
+  CHECK(join(y, h, 0) == want);
+}

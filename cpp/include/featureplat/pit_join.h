@@ -49,8 +49,10 @@ namespace featureplat {
 /// greatest (feat_ts, feat_created, row index) wins. `*_key_valid` arrays are optional
 /// (nullptr = all valid; a 0 byte = null key, never matching). `feat_created` is
 /// optional (nullptr = no created timestamp column). `ttl_us` <= 0 means unlimited.
-/// Feature rows are sorted once (O(m log m)); each entity row is a binary search.
-/// `threads` >= 1 workers split the entity rows; the result does not depend on it.
+/// Feature rows are grouped by key once (a counting sort when the keys are dense codes,
+/// else a comparison sort) and sorted within each key; each entity row is a binary
+/// search. `threads` >= 1 workers split the per-key sorts and the entity rows; the result
+/// does not depend on it.
 /// Returns kInputError for negative lengths, missing arrays or threads < 1.
 Status asof_join(const int64_t* entity_key, const uint8_t* entity_key_valid, const int64_t* entity_ts,
                  int64_t n_entities, const int64_t* feat_key, const uint8_t* feat_key_valid,

@@ -38,7 +38,7 @@ churn_features = fp.FeatureSet(
         "age_z": fp.col("age").impute("median").standard_scale(),
         "country": fp.col("country").one_hot(),
         "competitor_promo": fp.col("competitor_promo").fill_null(False),
-        "price_index_mm": fp.col("price_index").fill_nan(100.0).min_max_scale(),
+        "price_index_mm": fp.col("price_index").fill_missing(100.0).min_max_scale(),
         "discount": fp.col("offer_discount_pct") / 100.0,
         "via_app": fp.col("channel") == "app",
         "evening": fp.col("event_timestamp").dt.hour() >= 18,

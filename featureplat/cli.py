@@ -30,7 +30,7 @@ def demo(repo: str, customers: int, threads: int, out_dir: str) -> None:
 def _run(fn):
     try:
         return fn()
-    except (fp.FeatureplatError, FileNotFoundError) as err:
+    except (fp.FeatureplatError, FileNotFoundError) as err:  # LineageError is a FeatureplatError
         raise click.ClickException(str(err)) from None
 
 
@@ -85,19 +85,103 @@ def training_set_cmd(feature_set, entity_file, repo, label, method, threads, out
 
 @main.command("serve")
 @click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False))
-@click.option("--plan", "plan_path", required=True, type=click.Path(dir_okay=False, exists=True),
-              help="The fitted plan file to serve (from training).")
+@click.option("--plan", "plan_path", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="A fitted plan file to serve.")
+@click.option("--model", "model_uri", default=None, help="Serve a registered model's plan: models:/name@alias.")
+@click.option("--expect-plan", default=None, help="With --model: refuse unless the model's plan has this hash.")
+@click.option("--tracking-uri", default=None, help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or the "
+                                                    "repo's data/mlflow.db).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=6570, show_default=True)
 @click.option("--timeout", default=2.0, show_default=True, help="Seconds to wait for a remote online store.")
-def serve_cmd(repo: str, plan_path: str, host: str, port: int, timeout: float) -> None:
+def serve_cmd(repo, plan_path, model_uri, expect_plan, tracking_uri, host, port, timeout) -> None:
     """Serve a fitted plan over HTTP: GET /health, POST /features (JSON)."""
     from featureplat.server import serve
     from featureplat.serving import OnlineFeatures
 
-    serving = _run(lambda: OnlineFeatures(repo, plan_path, timeout=timeout))
+    if (plan_path is None) == (model_uri is None):
+        raise click.UsageError("give exactly one of --plan and --model")
+    if model_uri:
+        from featureplat.mlflow import load_model_plan
+
+        _tracking(repo, tracking_uri)
+        plan = _run(lambda: load_model_plan(model_uri, expected_plan_hash=expect_plan)).plan
+        serving = _run(lambda: OnlineFeatures(repo, plan, timeout=timeout))
+    else:
+        serving = _run(lambda: OnlineFeatures(repo, plan_path, timeout=timeout))
     click.echo(f"serving plan {serving.plan.name} ({serving.plan.plan_hash[:16]}) on http://{host}:{port}")
     serve(serving, host=host, port=port)
+
+
+def _tracking(repo: str, uri: str | None, experiment: str | None = None) -> str:
+    from featureplat.mlflow import configure
+
+    return configure(repo, uri, experiment)
+
+
+@main.command("lineage")
+@click.argument("model_uri", required=False)
+@click.option("--feature-view", default=None, help="Instead: list the model versions that read this view.")
+@click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False))
+@click.option("--tracking-uri", default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def lineage_cmd(model_uri, feature_view, repo, tracking_uri, as_json) -> None:
+    """Print data -> feature views -> plan -> run -> model version for MODEL_URI."""
+    from featureplat.mlflow import format_lineage, lineage, models_using_view
+
+    _tracking(repo, tracking_uri)
+    if feature_view:
+        rows = _run(lambda: models_using_view(feature_view))
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+        for r in rows if not as_json else ():
+            click.echo(f"{r['name']} version {r['version']} {r['aliases']} plan {str(r['plan_hash'])[:16]} "
+                       f"run {r['run_id']}")
+        return
+    if not model_uri:
+        raise click.UsageError("give a model URI (models:/name/3) or --feature-view")
+    doc = _run(lambda: lineage(model_uri))
+    click.echo(json.dumps(doc, indent=2) if as_json else format_lineage(doc))
+
+
+@main.command("reproduce")
+@click.argument("run_id")
+@click.option("--repo", default=None, type=click.Path(file_okay=False), help="Default: the repo the run logged.")
+@click.option("--tracking-uri", default=None)
+def reproduce_cmd(run_id, repo, tracking_uri) -> None:
+    """Rebuild RUN_ID's training matrix from Feast and check it against the logged digest."""
+    from featureplat.mlflow import reproduce
+
+    _tracking(repo or ".", tracking_uri)
+    r = _run(lambda: reproduce(run_id, store=repo))
+    if r.matches:
+        click.echo(f"reproduced: {r.rows_rebuilt} rows, digest {r.rebuilt} matches the run")
+        return
+    click.echo(f"DIFFERENT: logged {r.logged} ({r.rows_logged} rows), rebuilt {r.rebuilt} ({r.rows_rebuilt} rows)")
+    click.echo(f"columns that differ: {', '.join(r.differing_columns) or 'none (row count or order)'}")
+    raise SystemExit(1)
+
+
+@main.command("retrain")
+@click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False))
+@click.option("--model", "model_name", default=None, help="Which declared retraining (default: the only one).")
+@click.option("--tracking-uri", default=None)
+@click.option("--threads", default=1, show_default=True)
+def retrain_cmd(repo, model_name, tracking_uri, threads) -> None:
+    """Run the repo's declared retraining as an MLflow run; promote only a no-worse model."""
+    from featureplat.mlflow import retrain
+    from featureplat.repo import load_repo
+
+    specs = _run(lambda: load_repo(repo)).retrainings
+    if not specs:
+        raise click.ClickException(f"{repo} declares no featureplat.mlflow.Retraining")
+    if model_name is None and len(specs) > 1:
+        raise click.ClickException(f"several retrainings ({', '.join(sorted(specs))}); pick one with --model")
+    spec = specs[model_name] if model_name else next(iter(specs.values()))
+    _tracking(repo, tracking_uri, experiment=spec.model_name)
+    out = _run(lambda: retrain(repo, spec, threads=threads))
+    click.echo(f"run {out.run_id}: registered {spec.model_name} version {out.version}; "
+               f"{'PROMOTED to @' + spec.alias if out.promoted else 'kept the current @' + spec.alias}: {out.reason}")
 
 
 @main.command("ops")

@@ -109,21 +109,17 @@ def on_demand_view(store: Any, plan: Any, *, name: str | None = None, request_so
     if not name.isidentifier():
         raise InputError(f"on-demand view name {name!r} must be a Python identifier")
 
-    refs: dict[str, list[str]] = {}
-    bindings: list[tuple[str, str]] = []
+    from featureplat.training import feast_refs, resolve_views
+
+    refs = feast_refs(plan)
+    bindings: list[tuple[str, str]] = []  # plan input -> the name Feast hands the transformation
     request_fields = []
     for i in plan.inputs:
         if i["source"].startswith("feast:"):
-            view, feature = i["source"][len("feast:"):].split(":")
-            refs.setdefault(view, [])
-            if feature not in refs[view]:
-                refs[view].append(feature)
-            bindings.append((i["name"], f"{view}__{feature}"))
+            bindings.append((i["name"], i["source"][len("feast:"):].replace(":", "__")))
         else:
             bindings.append((i["name"], i["name"]))
             request_fields.append(Field(name=i["name"], dtype=getattr(ft, _REQUEST_TYPES[i["dtype"]])))
-    from featureplat.training import resolve_views
-
     resolve_views(store, plan)  # unknown views/features and type mismatches raise here
     sources: list[Any] = [store.get_feature_view(v)[features] for v, features in refs.items()]
     if request_fields:

@@ -284,7 +284,9 @@ class Plan:
         with ``to="numpy"`` a float64 vector in feature order (null -> NaN).
         """
         program = self._program or self._require_program()
-        if not isinstance(row, dict) and isinstance(row, Mapping):
+        if not isinstance(row, dict):
+            if not isinstance(row, Mapping):
+                raise InputError(f"a row must be a dict of input name -> value, got {type(row).__name__}")
             row = dict(row)
         if to == "numpy":
             return program.row_vector(row)

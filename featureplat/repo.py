@@ -103,6 +103,7 @@ class RepoDefinitions:
     root: Path
     feast: Any
     feature_sets: dict[str, FeatureSet] = field(default_factory=dict)
+    retrainings: dict[str, Any] = field(default_factory=dict)  # model name -> featureplat.mlflow.Retraining
 
     def views(self) -> dict[str, dict[str, str]]:
         """Feature view name -> {feature name: Feast type name}."""
@@ -132,7 +133,10 @@ def load_repo(repo: str | os.PathLike) -> RepoDefinitions:
         raise InputError(f"{root} is not a feature repo: it has no feature_store.yaml")
     with _in_repo(root):
         contents = repo_ops.parse_repo(Path("."))
+        from featureplat.mlflow import Retraining
+
         sets: dict[str, FeatureSet] = {}
+        retrainings: dict[str, Retraining] = {}
         for module_name in _module_names(root):
             module = sys.modules.get(module_name)
             for attr in dir(module) if module is not None else ():
@@ -142,7 +146,12 @@ def load_repo(repo: str | os.PathLike) -> RepoDefinitions:
                     if other is not None and other is not obj:
                         raise PlanError(f"feature set name {obj.name!r} is defined twice in {root}")
                     sets[obj.name] = obj
-    return RepoDefinitions(root, contents, sets)
+                elif isinstance(obj, Retraining):
+                    other = retrainings.get(obj.model_name)
+                    if other is not None and other is not obj:
+                        raise PlanError(f"two retrainings for model {obj.model_name!r} in {root}")
+                    retrainings[obj.model_name] = obj
+    return RepoDefinitions(root, contents, sets, retrainings)
 
 
 def check_feature_set(fs: FeatureSet, views: Mapping[str, Mapping[str, str]],

@@ -101,12 +101,21 @@ def create_app(serving: OnlineFeatures):
     async def health(request: Request) -> Response:
         return JSONResponse(health_doc)
 
+    # A remote store's round trip must not block the event loop (requests would queue
+    # behind it); a local SQLite read is shorter than a thread hop, so it runs inline.
+    remote = serving.remote_store
+
     async def features(request: Request) -> Response:
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > _MAX_BODY:
             return JSONResponse({"error": f"request body over {_MAX_BODY} bytes"}, status_code=413)
         body = await request.body()
-        status, doc = handle(serving, body)
+        if remote:
+            from starlette.concurrency import run_in_threadpool
+
+            status, doc = await run_in_threadpool(handle, serving, body)
+        else:
+            status, doc = handle(serving, body)
         return Response(json.dumps(doc, allow_nan=False, separators=(",", ":")), status_code=status,
                         media_type="application/json")
 

@@ -24,6 +24,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from featureplat import _core
 from featureplat.errors import InputError, PlanError
 from featureplat.plan import FittedPlan, Plan
 from featureplat.repo import feature_store
@@ -48,6 +49,7 @@ class _View:
     features: list[str]
     slots: list[tuple[int, str, str]]  # (plan input index, feature, dtype)
     group: int = 0  # index into _Group list: views sharing one entity key
+    base: int = 0  # first of this view's slots in the per-row slot list
 
 
 @dataclass
@@ -69,36 +71,6 @@ def _utc_micros(at: Any) -> int:
     if isinstance(at, (int, np.integer)) and not isinstance(at, bool):
         return int(at)
     raise InputError(f"request time 'at' must be a datetime or int microseconds, got {type(at).__name__}")
-
-
-class _Decoder:
-    """Feast ``ValueProto`` bytes -> the Python value the plan's row path reads."""
-
-    def __init__(self):
-        from feast.protos.feast.types.Value_pb2 import Value
-
-        self._parse = Value.FromString
-
-    def value(self, blob: bytes | None, dtype: str, where: str):
-        if not blob:
-            return None
-        v = self._parse(blob)
-        kind = v.WhichOneof("val")
-        if kind is None or kind == "null_val":
-            return None
-        if dtype == "int64" and kind in ("int64_val", "int32_val"):
-            return getattr(v, kind)
-        if dtype in ("float64", "float32") and kind in ("double_val", "float_val", "int64_val", "int32_val"):
-            x = float(getattr(v, kind))
-            return None if math.isnan(x) else x
-        if dtype == "string" and kind == "string_val":
-            return v.string_val
-        if dtype == "bool" and kind == "bool_val":
-            return v.bool_val
-        if dtype == "timestamp" and kind == "unix_timestamp_val":
-            s = v.unix_timestamp_val
-            return None if s == _INT64_MIN else s * 1_000_000
-        raise InputError(f"{where}: the online store holds a {kind} value, the plan declares {dtype}")
 
 
 class _SqliteReader:
@@ -305,7 +277,17 @@ class OnlineFeatures:
         self.entity_columns = sorted({c for g in groups for c in g.entity_columns})
         self.request_fields = [name for _, name, _ in self._requests]
         kind = type(self.store.config.online_store).__name__
-        self._decoder = _Decoder()
+        # Every Feast-bound input, view by view: decoded in one core call per request.
+        kind_code = {"int64": "i", "float64": "f", "float32": "f", "string": "s", "bool": "b", "timestamp": "t"}
+        self._slot_index: list[int] = []
+        kinds, slot_names = [], []
+        for v in views:
+            v.base = len(self._slot_index)
+            for idx, feature, dtype in v.slots:
+                self._slot_index.append(idx)
+                kinds.append(kind_code[dtype])
+                slot_names.append(f"{v.name}:{feature}")
+        self._kinds, self._slot_names = "".join(kinds), slot_names
         if "Sqlite" in kind:
             self._reader: Any = _SqliteReader(self.store, views, fvs)
             self._redis = False
@@ -314,6 +296,7 @@ class OnlineFeatures:
             self._redis = True
         else:
             raise InputError(f"online store {kind} is not supported (SQLite or Redis)")
+        self.remote_store = self._redis  # reads cross the network (the HTTP server offloads them)
         self._version = self.store.config.entity_key_serialization_version
         self._key_cache: dict[tuple, bytes] = {}
         from feast.infra.key_encoding_utils import serialize_entity_key
@@ -321,6 +304,18 @@ class OnlineFeatures:
         from feast.protos.feast.types.Value_pb2 import Value
 
         self._serialize, self._EntityKey, self._Value = serialize_entity_key, EntityKey, Value
+
+    @classmethod
+    def from_model(cls, store: Any, model_uri: str, *, expected_plan_hash: str | None = None, **kwargs):
+        """The serving object for a registered model (``models:/name@alias`` or
+        ``models:/name/3``): its plan is loaded from the registry and verified first
+        (:func:`featureplat.mlflow.load_model_plan`), or serving is refused."""
+        from featureplat.mlflow import load_model_plan
+
+        record = load_model_plan(model_uri, expected_plan_hash=expected_plan_hash)
+        served = cls(store, record.plan, **kwargs)
+        served.model = record
+        return served
 
     # ---- keys -------------------------------------------------------------------------
     def _entity_key(self, gi: int, row: Mapping[str, Any], r: int) -> bytes | None:
@@ -381,10 +376,10 @@ class OnlineFeatures:
         else:
             keys_per_view = [list(dict.fromkeys(keys_per_group[v.group])) for v in self._views]
             found = self._reader.read(keys_per_view)
-        out = []
-        dec = self._decoder.value
+        n_slots = len(self._slot_index)
+        blobs: list = [None] * (n * n_slots)
         for r in range(n):
-            vec: list[Any] = [None] * len(self._names)
+            off = r * n_slots
             for vi, v in enumerate(self._views):
                 k = row_keys[r][v.group]
                 hit = found[vi].get(k) if k is not None else None
@@ -393,8 +388,16 @@ class OnlineFeatures:
                 ts, values = hit
                 if ts > at_us or (v.ttl_us and ts < at_us - v.ttl_us):
                     continue  # not yet visible, or expired: as the point-in-time join
-                for idx, feature, dtype in v.slots:
-                    vec[idx] = dec(values.get(feature), dtype, f"{v.name}:{feature}")
+                for j, (_, feature, _) in enumerate(v.slots):
+                    blobs[off + v.base + j] = values.get(feature)
+        decoded = _core.feast_values(blobs, self._kinds, self._slot_names) if n_slots else []
+        out = []
+        slot_index = self._slot_index
+        for r in range(n):
+            vec: list[Any] = [None] * len(self._names)
+            off = r * n_slots
+            for j, idx in enumerate(slot_index):
+                vec[idx] = decoded[off + j]
             row, req = rows[r], reqs[r]
             for idx, name, _ in self._requests:
                 if req is not None and name in req:
@@ -420,16 +423,10 @@ class OnlineFeatures:
         if to not in ("numpy", "dict"):
             raise InputError(f"to must be 'numpy' or 'dict', got {to!r}")
         vecs, single = self._rows(entity_rows, request_data, at)
-        names = self._names
         prog = self._program
         if to == "numpy":
-            if single:
-                return prog.row_vector(dict(zip(names, vecs[0])))
-            out = np.empty((len(vecs), len(self.feature_names)), dtype=np.float64)
-            for i, v in enumerate(vecs):
-                out[i] = prog.row_vector(dict(zip(names, v)))
-            return out
-        dicts = [prog.row_dict(dict(zip(names, v))) for v in vecs]
+            return prog.row_vector(vecs[0]) if single else prog.rows_matrix(vecs)
+        dicts = [prog.row_dict(v) for v in vecs]
         return dicts[0] if single else dicts
 
     def close(self) -> None:

@@ -25,7 +25,7 @@ from featureplat.pit import point_in_time_join
 from featureplat.plan import FittedPlan, Plan
 from featureplat.repo import check_inputs, feast_type_name, feature_store, registered_plan
 
-__all__ = ["TrainingSet", "ViewSource", "as_online", "entity_table", "resolve_plan", "resolve_views", "training_set"]
+__all__ = ["TrainingSet", "ViewSource", "as_online", "coerce_inputs", "entity_table", "feast_refs", "resolve_plan", "resolve_views", "training_set"]
 
 _ARROW_TYPES = {"bool": pa.bool_(), "int64": pa.int64(), "float64": pa.float64(), "float32": pa.float32(),
                 "string": pa.string()}
@@ -92,18 +92,24 @@ def _feature_view(store: Any, name: str):
                          f"(known: {known}); was the repo applied?") from None
 
 
+def feast_refs(plan: Plan) -> dict[str, list[str]]:
+    """The Feast features the plan's inputs read: view -> features, in input order."""
+    refs: dict[str, list[str]] = {}
+    for i in plan.inputs:
+        if i["source"].startswith("feast:"):
+            view, feature = i["source"][len("feast:"):].split(":")
+            features = refs.setdefault(view, [])
+            if feature not in features:
+                features.append(feature)
+    return refs
+
+
 def resolve_views(store: Any, plan: Plan) -> list[ViewSource]:
     """The feature views the plan's Feast inputs read, checked against the registry:
     unknown views or features and mismatched types raise, naming them."""
     from feast import FileSource
 
-    refs: dict[str, list[str]] = {}
-    for i in plan.inputs:
-        if i["source"].startswith("feast:"):
-            view, feature = i["source"][len("feast:"):].split(":")
-            refs.setdefault(view, [])
-            if feature not in refs[view]:
-                refs[view].append(feature)
+    refs = feast_refs(plan)
     fvs = {v: _feature_view(store, v) for v in refs}
     views_schema = {v: {f.name: feast_type_name(f.dtype) for f in fv.features} for v, fv in fvs.items()}
     triples = [(i["name"], i["dtype"], i["source"]) for i in plan.inputs]
@@ -197,6 +203,24 @@ def as_online(col: pa.ChunkedArray, dtype: str) -> pa.ChunkedArray:
         floored = pc.floor_temporal(us, unit="second")
         return floored
     return col
+
+
+def coerce_inputs(plan: Plan, data: Any) -> pa.Table:
+    """The plan's inputs from a pandas frame, Arrow table or list of row dicts, cast to the
+    declared types (pandas' float64-with-NaN stand-ins for nullable ints become int64
+    with nulls; a non-integral value raises)."""
+    if isinstance(data, list):
+        data = pa.Table.from_pylist(data)
+    table = entity_table(data)
+    cols = []
+    for i in plan.inputs:
+        if i["name"] not in table.column_names:
+            raise InputError(f"input {i['name']!r} is missing (columns: {table.column_names})")
+        col = table.column(i["name"])
+        if pa.types.is_floating(col.type) and i["dtype"] in ("int64", "bool"):
+            col = pc.if_else(pc.is_nan(col), pa.scalar(None, col.type), col)
+        cols.append(_cast(col, i["dtype"], f"input {i['name']!r}"))
+    return pa.Table.from_arrays(cols, names=[i["name"] for i in plan.inputs])
 
 
 def _labels(entity: pa.Table, label: Any) -> list[str]:

@@ -15,6 +15,7 @@
 
 #include "featureplat/analyzers.h"
 #include "featureplat/executor.h"
+#include "featureplat/feast_value.h"
 #include "featureplat/pit_join.h"
 #include "featureplat/plan.h"
 #include "featureplat/registry.h"
@@ -555,13 +556,20 @@ class PyProgram {
     size_t kept = 0;
   };
 
+  // A row is a dict of input name -> value, or a list/tuple of values in input order.
   void read_row(const py::handle& row, RowInputs* in) const {
-    if (!PyDict_Check(row.ptr())) {
-      raise("InputError", std::string("a row must be a dict of input name -> value, got ") +
-                              Py_TYPE(row.ptr())->tp_name);
+    const bool seq = PyList_Check(row.ptr()) || PyTuple_Check(row.ptr());
+    if (!seq && !PyDict_Check(row.ptr())) {
+      raise("InputError", std::string("a row must be a dict of input name -> value (or a list of values in "
+                                      "input order), got ") + Py_TYPE(row.ptr())->tp_name);
+    }
+    if (seq && static_cast<size_t>(PySequence_Fast_GET_SIZE(row.ptr())) != input_keys_.size()) {
+      raise("InputError", "a row given as a list must hold " + std::to_string(input_keys_.size()) +
+                              " values (one per input), got " + std::to_string(PySequence_Fast_GET_SIZE(row.ptr())));
     }
     for (size_t i = 0; i < input_keys_.size(); ++i) {
-      PyObject* v = PyDict_GetItemWithError(row.ptr(), input_keys_[i].ptr());
+      PyObject* v = seq ? PySequence_Fast_GET_ITEM(row.ptr(), static_cast<Py_ssize_t>(i))
+                        : PyDict_GetItemWithError(row.ptr(), input_keys_[i].ptr());
       if (!v) {
         if (PyErr_Occurred()) throw py::error_already_set();
         raise("InputError", "missing input '" + program_->plan().inputs[i].name + "'");
@@ -596,11 +604,27 @@ class PyProgram {
 
   py::array_t<double> row_vector(const py::handle& row) {
     if (!numeric_) raise("InputError", "the plan has string or timestamp features; use to='dict'");
+    py::array_t<double> out(static_cast<py::ssize_t>(output_keys_.size()));
+    vector_into(row, out.mutable_data());
+    return out;
+  }
+
+  // Many rows through the row path into one (rows x features) float64 matrix.
+  py::array_t<double> rows_matrix(const py::handle& rows) {
+    if (!numeric_) raise("InputError", "the plan has string or timestamp features; use to='dict'");
+    if (!PyList_Check(rows.ptr())) raise("InputError", "rows must be a list of rows");
+    const Py_ssize_t n = PyList_GET_SIZE(rows.ptr());
+    const size_t no = output_keys_.size();
+    py::array_t<double> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(no)});
+    double* p = out.mutable_data();
+    for (Py_ssize_t i = 0; i < n; ++i) vector_into(PyList_GET_ITEM(rows.ptr(), i), p + static_cast<size_t>(i) * no);
+    return out;
+  }
+
+  void vector_into(const py::handle& row, double* p) {
     RowInputs in(input_keys_.size());
     read_row(row, &in);
     size_t no = output_keys_.size();
-    py::array_t<double> out(static_cast<py::ssize_t>(no));
-    double* p = out.mutable_data();
     run_row(in, [&](const RowRunner& r) {
       for (size_t j = 0; j < no; ++j) {
         const Slot& s = r.output(static_cast<int>(j));
@@ -612,7 +636,6 @@ class PyProgram {
         }
       }
     });
-    return out;
   }
 
   struct OutValue {
@@ -788,12 +811,86 @@ PYBIND11_MODULE(_core, m) {
       .def("check_batches", &PyProgram::check_batches)
       .def("analyze", &PyProgram::analyze)
       .def("row_vector", &PyProgram::row_vector)
+      .def("rows_matrix", &PyProgram::rows_matrix)
       .def("row_dict", &PyProgram::row_dict, py::arg("row"), py::arg("raw") = false)
       .def("output_types", &PyProgram::output_types);
 
   // Point-in-time (as-of) join core; see featureplat/pit_join.h. The helper lambda checks
   // one argument: a 1-D numpy array of the given dtype (or None where optional), and
   // returns a C-contiguous view of it (a copy only for strided input).
+  m.def("feast_values", [](const py::list& blobs, const std::string& kinds, const py::list& names) {
+    // kinds[j % k] is what slot j's plan input declares: i int64, f float64/float32,
+    // s string, b bool, t timestamp (Feast seconds -> microseconds). NaN reads as null,
+    // as the online store would hold it. names[j % k] name the slot in errors.
+    const size_t k = kinds.size();
+    if (k == 0 || static_cast<size_t>(PyList_GET_SIZE(names.ptr())) != k) {
+      raise("InputError", "feast_values: one kind and one name per slot");
+    }
+    const Py_ssize_t n = PyList_GET_SIZE(blobs.ptr());
+    if (static_cast<size_t>(n) % k != 0) raise("InputError", "feast_values: blobs must fill whole rows of slots");
+    py::list out(n);
+    for (Py_ssize_t j = 0; j < n; ++j) {
+      PyObject* b = PyList_GET_ITEM(blobs.ptr(), j);
+      const char want = kinds[static_cast<size_t>(j) % k];
+      PyObject* value = nullptr;
+      FeastValue v;
+      if (b != Py_None) {
+        if (!PyBytes_Check(b)) raise("InputError", "feast_values: values must be bytes or None");
+        Status st = decode_feast_value(reinterpret_cast<const uint8_t*>(PyBytes_AS_STRING(b)),
+                                       static_cast<size_t>(PyBytes_GET_SIZE(b)), &v);
+        if (!st.ok()) {
+          raise("InputError", py::str(PyList_GET_ITEM(names.ptr(), static_cast<Py_ssize_t>(j % k))).cast<std::string>() +
+                                  ": " + st.message());
+        }
+      }
+      const FeastField f = v.field;
+      bool ok = true;
+      if (f == FeastField::kNull) {
+        value = Py_None;
+        Py_INCREF(value);
+      } else if (want == 'i' && (f == FeastField::kInt64 || f == FeastField::kInt32)) {
+        value = PyLong_FromLongLong(v.i);
+      } else if (want == 'f' && (f == FeastField::kDouble || f == FeastField::kFloat || f == FeastField::kInt64 ||
+                                 f == FeastField::kInt32)) {
+        const double d = (f == FeastField::kDouble || f == FeastField::kFloat) ? v.f : static_cast<double>(v.i);
+        value = std::isnan(d) ? (Py_INCREF(Py_None), Py_None) : PyFloat_FromDouble(d);
+      } else if (want == 's' && f == FeastField::kString) {
+        value = PyUnicode_DecodeUTF8(v.s.ptr, static_cast<Py_ssize_t>(v.s.len), "strict");
+        if (!value) throw py::error_already_set();
+      } else if (want == 'b' && f == FeastField::kBool) {
+        value = PyBool_FromLong(v.i != 0);
+      } else if (want == 't' && f == FeastField::kUnixTimestamp) {
+        if (v.i == std::numeric_limits<int64_t>::min()) {
+          value = Py_None;  // Feast's null timestamp marker
+          Py_INCREF(value);
+        } else {
+          int64_t us = 0;
+          if (!timestamp_to_micros(v.i, 's', &us)) {
+            raise("InputError", py::str(PyList_GET_ITEM(names.ptr(), static_cast<Py_ssize_t>(j % k))).cast<std::string>() +
+                                    ": timestamp outside the microsecond range");
+          }
+          value = PyLong_FromLongLong(us);
+        }
+      } else {
+        ok = false;
+      }
+      if (!ok) {
+        static const char* kField[] = {"null", "bytes", "string", "int32", "int64", "double", "float", "bool",
+                                       "unix_timestamp"};
+        const std::string held = f == FeastField::kOther ? "field " + std::to_string(v.other)
+                                                         : std::string(kField[static_cast<int>(f)]);
+        const char* decl = want == 'i' ? "int64" : want == 'f' ? "float64" : want == 's' ? "string"
+                         : want == 'b' ? "bool" : "timestamp";
+        raise("InputError", py::str(PyList_GET_ITEM(names.ptr(), static_cast<Py_ssize_t>(j % k))).cast<std::string>() +
+                                ": the online store holds a " + held + " value, the plan declares " + decl);
+      }
+      if (!value) throw py::error_already_set();
+      PyList_SET_ITEM(out.ptr(), j, value);
+    }
+    return out;
+  }, py::arg("blobs"), py::arg("kinds"), py::arg("names"),
+     "Decodes Feast Value messages (bytes or None) into the values plan inputs of `kinds` read.");
+
   m.def("asof_join", [](py::object entity_key, py::object entity_key_valid, py::object entity_ts,
                         py::object feat_key, py::object feat_key_valid, py::object feat_ts,
                         py::object feat_created, int64_t ttl_us, int threads) {

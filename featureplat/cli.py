@@ -113,10 +113,10 @@ def serve_cmd(repo, plan_path, model_uri, expect_plan, tracking_uri, host, port,
     serve(serving, host=host, port=port)
 
 
-def _tracking(repo: str, uri: str | None, experiment: str | None = None) -> str:
+def _tracking(repo: str, uri: str | None, experiment: str | None = None, create: bool = False) -> str:
     from featureplat.mlflow import configure
 
-    return configure(repo, uri, experiment)
+    return _run(lambda: configure(repo, uri, experiment, create=create))
 
 
 @main.command("lineage")
@@ -178,7 +178,7 @@ def retrain_cmd(repo, model_name, tracking_uri, threads) -> None:
     if model_name is None and len(specs) > 1:
         raise click.ClickException(f"several retrainings ({', '.join(sorted(specs))}); pick one with --model")
     spec = specs[model_name] if model_name else next(iter(specs.values()))
-    _tracking(repo, tracking_uri, experiment=spec.model_name)
+    _tracking(repo, tracking_uri, experiment=spec.model_name, create=True)
     out = _run(lambda: retrain(repo, spec, threads=threads))
     click.echo(f"run {out.run_id}: registered {spec.model_name} version {out.version}; "
                f"{'PROMOTED to @' + spec.alias if out.promoted else 'kept the current @' + spec.alias}: {out.reason}")

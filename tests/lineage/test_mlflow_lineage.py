@@ -18,9 +18,11 @@ from featureplat.training import training_set
 from tests.feast.conftest import build_served_repo, data_end
 
 pytestmark = [
-    pytest.mark.filterwarnings("ignore::DeprecationWarning"),  # MLflow's and its dependencies' own
-    pytest.mark.filterwarnings("ignore::FutureWarning"),
-    pytest.mark.filterwarnings("ignore::UserWarning"),
+    # MLflow's SQLAlchemy store uses a loader strategy SQLAlchemy has deprecated.
+    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated"),
+    # MLflow suggests type hints on PythonModel.predict; the model takes any table-like input.
+    pytest.mark.filterwarnings("ignore:.*Add type hints to the `predict` method:UserWarning"),
+    pytest.mark.filterwarnings("ignore:.*Any type hint is inferred as AnyType:UserWarning"),
 ]
 
 
@@ -297,3 +299,22 @@ def test_serving_object_and_http_server_from_a_model_uri(repo, trained, tracking
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_retrain_command_runs_the_repos_declared_retraining(repo, trained, tracking):
+    import mlflow
+
+    res = CliRunner().invoke(cli, ["retrain", "--repo", str(repo.repo_path), "--tracking-uri", tracking["uri"]])
+    assert res.exit_code == 0, res.output
+    assert "registered churn version" in res.output
+    assert ("PROMOTED to @champion" in res.output) or ("kept the current @champion" in res.output)
+    run_id = res.output.split()[1].rstrip(":")
+    tags = mlflow.MlflowClient().get_run(run_id).data.tags
+    assert tags["featureplat.retrain.decision"] in ("promoted", "kept")
+    assert tags["featureplat.retrain.reason"] in res.output
+
+
+def test_read_commands_need_a_tracking_database(tmp_path):
+    res = CliRunner().invoke(cli, ["lineage", "models:/churn/1", "--repo", str(tmp_path)])
+    assert res.exit_code != 0 and "no MLflow tracking database" in res.output
+    assert not (tmp_path / "data").exists()

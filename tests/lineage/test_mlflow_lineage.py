@@ -314,7 +314,8 @@ def test_retrain_command_runs_the_repos_declared_retraining(repo, trained, track
     assert tags["featureplat.retrain.reason"] in res.output
 
 
-def test_read_commands_need_a_tracking_database(tmp_path):
+def test_read_commands_need_a_tracking_database(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # mlflow.set_tracking_uri exports it
     res = CliRunner().invoke(cli, ["lineage", "models:/churn/1", "--repo", str(tmp_path)])
     assert res.exit_code != 0 and "no MLflow tracking database" in res.output
     assert not (tmp_path / "data").exists()

@@ -109,9 +109,8 @@ def on_demand_view(store: Any, plan: Any, *, name: str | None = None, request_so
     if not name.isidentifier():
         raise InputError(f"on-demand view name {name!r} must be a Python identifier")
 
-    from featureplat.training import feast_refs, resolve_views
+    from featureplat.training import resolve_views
 
-    refs = feast_refs(plan)
     bindings: list[tuple[str, str]] = []  # plan input -> the name Feast hands the transformation
     request_fields = []
     for i in plan.inputs:
@@ -120,8 +119,9 @@ def on_demand_view(store: Any, plan: Any, *, name: str | None = None, request_so
         else:
             bindings.append((i["name"], i["name"]))
             request_fields.append(Field(name=i["name"], dtype=getattr(ft, _REQUEST_TYPES[i["dtype"]])))
-    resolve_views(store, plan)  # unknown views/features and type mismatches raise here
-    sources: list[Any] = [store.get_feature_view(v)[features] for v, features in refs.items()]
+    # Unknown views/features and type mismatches raise here; the sources are the views
+    # projected to the features the plan reads.
+    sources: list[Any] = [v.feature_view[list(v.features)] for v in resolve_views(store, plan)]
     if request_fields:
         if request_source is None:
             request_source = RequestSource(name=f"{name}_request", schema=request_fields)

@@ -36,7 +36,8 @@ import pyarrow.parquet as pq
 import featureplat as fp
 from featureplat.errors import FeatureplatError, InputError, PlanError
 from featureplat.plan import FittedPlan, load_plan
-from featureplat.training import TrainingSet, training_set
+from featureplat.repo import feature_store, view_records
+from featureplat.training import TrainingSet, feast_refs, training_set
 
 __all__ = [
     "ModelRecord", "Retraining", "TrainingRecord", "configure", "content_digest", "default_tracking_uri", "lineage",
@@ -171,23 +172,6 @@ class TrainingRecord:
     version: str | None = None  # when registered
 
 
-def _view_record(store: Any, plan: FittedPlan) -> dict:
-    views = {}
-    for i in plan.inputs:
-        if not i["source"].startswith("feast:"):
-            continue
-        view = i["source"].split(":")[1]
-        if view in views:
-            continue
-        fv = store.get_feature_view(view)
-        src = fv.batch_source
-        views[view] = {"version": getattr(fv, "current_version_number", None),
-                       "ttl_seconds": int(fv.ttl.total_seconds()) if fv.ttl else 0,
-                       "source": getattr(src, "path", None) or type(src).__name__,
-                       "updated": fv.last_updated_timestamp.isoformat() if fv.last_updated_timestamp else None}
-    return views
-
-
 def _feast_logger(store: Any, tracking_uri: str):
     """Feast's own MLflow logger (tags feast.project, feast.feature_views,
     feast.feature_refs, entity metadata), configured for this tracking URI."""
@@ -210,8 +194,6 @@ def log_training(ts: TrainingSet, estimator: Any, *, store: Any, feature_set: st
     the fitted ``estimator`` (anything joblib can store with predict/predict_proba),
     inside the active MLflow run or a new one. ``register_as`` also registers the model
     (see :func:`register`). Returns the run id, model URI, plan hash and data digest."""
-    from featureplat.repo import feature_store
-
     mlflow = _mlflow()
     store = feature_store(store)
     uri = tracking_uri or mlflow.get_tracking_uri()
@@ -219,8 +201,9 @@ def log_training(ts: TrainingSet, estimator: Any, *, store: Any, feature_set: st
         mlflow.set_tracking_uri(tracking_uri)
     plan = ts.plan
     digest = content_digest(ts)
-    refs = [i["source"][len("feast:"):] for i in plan.inputs if i["source"].startswith("feast:")]
-    views = _view_record(store, plan)
+    by_view = feast_refs(plan)
+    refs = [f"{v}:{f}" for v, features in by_view.items() for f in features]
+    views = view_records(store, list(by_view))
     start, end = _entity_range(ts, timestamp)
     active = mlflow.active_run()
     run = active or mlflow.start_run(run_name=run_name or f"train_{plan.name}")
@@ -394,9 +377,10 @@ class ServedModel:
     def __init__(self, store: Any, uri: str, *, expected_plan_hash: str | None = None, **serving_kwargs):
         from featureplat.serving import OnlineFeatures
 
-        self.record = load_model_plan(uri, expected_plan_hash=expected_plan_hash)
+        self.features = OnlineFeatures.from_model(store, uri, expected_plan_hash=expected_plan_hash,
+                                                  **serving_kwargs)
+        self.record: ModelRecord = self.features.model
         self.uri = uri
-        self.features = OnlineFeatures(store, self.record.plan, **serving_kwargs)
         self._estimator = self.record.estimator()
 
     @property
@@ -504,8 +488,6 @@ def reproduce(run_id: str, *, store: Any = None, method: str = "native", threads
     """Rebuilds a run's training matrix from Feast with its logged plan and entity set and
     compares it with the logged digest (overall and per column)."""
     mlflow = _mlflow()
-    from featureplat.repo import feature_store
-
     client = mlflow.MlflowClient()
     run = client.get_run(run_id)
     tags = run.data.tags
@@ -593,8 +575,6 @@ def retrain(store: Any, spec: Retraining, *, now: _dt.datetime | None = None, tr
     the candidate and of the current alias holder on the held-out rows, registration of
     the candidate, and promotion only when it is no worse. Decision and reason are logged."""
     mlflow = _mlflow()
-    from featureplat.repo import feature_store
-
     store = feature_store(store)
     now = now or _dt.datetime.now(_dt.timezone.utc)
     path = Path(store.repo_path) / spec.labels if not os.path.isabs(spec.labels) else Path(spec.labels)
@@ -629,8 +609,8 @@ def retrain(store: Any, spec: Retraining, *, now: _dt.datetime | None = None, tr
             rec = load_model_plan(f"models:/{spec.model_name}/{champ.version}")
             champ_ts = training_set(store, rec.plan, held, label=spec.label, timestamp=spec.timestamp,
                                     threads=threads)
-            model = mlflow.pyfunc.load_model(f"models:/{spec.model_name}/{champ.version}")
-            champ_metric = evaluate(spec.metric, champ_ts.y, np.asarray(model.predict(champ_ts.inputs.to_pandas())))
+            # The verified plan's matrix through the champion's estimator: what its pyfunc computes.
+            champ_metric = evaluate(spec.metric, champ_ts.y, score(rec.estimator(), champ_ts.X))
             mlflow.log_metric(f"champion_holdout_{spec.metric}", champ_metric)
         version = register(record, spec.model_name)
         better = _HIGHER_IS_BETTER[spec.metric]

@@ -168,10 +168,9 @@ def point_in_time_join(entity: pa.Table, entity_keys: list[str], timestamp: str,
         raise InputError(f"entity_keys repeats a column: {list(entity_keys)}")
     ent_ts, ent_ts_valid = _micros(_column(entity, timestamp, "entity"), timestamp, "entity", require_tz=True)
 
-    out_names = list(entity.column_names)
-    taken = set(out_names)
+    taken = set(entity.column_names)
     fields = list(entity.schema)
-    arrays: list[Any] = list(entity.columns)
+    gathers: list[tuple[pa.ChunkedArray, pa.Array]] = []  # (feature column, row per entity row)
     for vi, view in enumerate(views):
         what = f"views[{vi}]"
         if not isinstance(view, dict):
@@ -231,20 +230,16 @@ def point_in_time_join(entity: pa.Table, entity_keys: list[str], timestamp: str,
                 raise InputError(f"{what}: output column '{name}' clashes with an existing column; "
                                  "set a prefix or rename the feature")
             taken.add(name)
-            out_names.append(name)
             field = table.schema.field(table.schema.get_field_index(f))
             fields.append(field.with_name(name).with_nullable(True))
-            arrays.append((col, take_idx))
-    n_entity_cols = entity.num_columns
-    gathers = arrays[n_entity_cols:]
+            gathers.append((col, take_idx))
     if threads > 1 and len(gathers) > 1:
         # Arrow's take releases the GIL: gather the feature columns side by side.
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=min(threads, len(gathers))) as pool:
-            taken = list(pool.map(lambda ct: ct[0].take(ct[1]), gathers))
+            gathered = list(pool.map(lambda ct: ct[0].take(ct[1]), gathers))
     else:
-        taken = [c.take(i) for c, i in gathers]
-    arrays[n_entity_cols:] = taken
+        gathered = [c.take(i) for c, i in gathers]
     schema = pa.schema(fields, metadata=entity.schema.metadata)
-    return pa.Table.from_arrays(arrays, schema=schema)
+    return pa.Table.from_arrays(list(entity.columns) + gathered, schema=schema)

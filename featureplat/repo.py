@@ -217,12 +217,17 @@ class AppliedRepo:
     index: dict[str, Any]
 
 
-def _view_versions(store, names: list[str]) -> dict[str, Any]:
+def view_records(store: Any, names: list[str]) -> dict[str, Any]:
+    """What lineage records of each named feature view, as the registry has it now:
+    version, TTL, source and last update."""
     out = {}
     for v in sorted(set(names)):
         fv = store.get_feature_view(v)
+        src = fv.batch_source
         out[v] = {"version": getattr(fv, "current_version_number", None),
-                  "ttl_seconds": int(fv.ttl.total_seconds()) if fv.ttl else 0}
+                  "ttl_seconds": int(fv.ttl.total_seconds()) if fv.ttl else 0,
+                  "source": getattr(src, "path", None) or type(src).__name__,
+                  "updated": fv.last_updated_timestamp.isoformat() if fv.last_updated_timestamp else None}
     return out
 
 
@@ -257,7 +262,7 @@ def apply(repo: str | os.PathLike, *, skip_source_validation: bool = False) -> A
         index["feature_sets"][name] = {
             "plan_hash": plan.plan_hash, "file": path.name, "feature_refs": refs,
             "request_inputs": [i["name"] for i in plan.inputs if i["source"] == "request"],
-            "feature_views": _view_versions(store, [r.split(":")[0] for r in refs]),
+            "feature_views": view_records(store, [r.split(":")[0] for r in refs]),
         }
     for stale in out_dir.glob("*.fpplan"):
         if stale.stem not in plans:

@@ -76,6 +76,8 @@ def _utc_micros(at: Any) -> int:
 class _SqliteReader:
     """Reads Feast's SQLite online store: one statement over every view's table."""
 
+    remote = False
+
     def __init__(self, store, views: list[_View], fvs: dict):
         from feast.infra.online_stores.sqlite import _table_id
 
@@ -89,6 +91,7 @@ class _SqliteReader:
         versioning = bool(getattr(cfg.registry, "enable_online_feature_view_versioning", False))
         self._tables = ['"' + _table_id(cfg.project, fvs[v.name], versioning).replace('"', '""') + '"'
                         for v in views]
+        self._view_group = [v.group for v in views]
         self._local = threading.local()
         self._sql: dict[tuple[int, ...], str] = {}
 
@@ -105,10 +108,12 @@ class _SqliteReader:
             self._local.conn = conn
         return conn
 
-    def read(self, keys_per_view: list[list[bytes]]) -> list[dict[bytes, tuple[int, dict[str, bytes]]]]:
-        """Per view: serialized entity key -> (event time us, {feature: value bytes})."""
+    def read(self, keys_per_group: list[list[bytes]]) -> list[dict[bytes, tuple[int, dict[str, bytes]]]]:
+        """Per view: serialized entity key -> (event time us, {feature: value bytes}), for
+        the distinct keys of each entity group."""
         import sqlite3
 
+        keys_per_view = [keys_per_group[g] for g in self._view_group]
         shape = tuple(len(k) for k in keys_per_view)
         sql = self._sql.get(shape)
         if sql is None:
@@ -144,6 +149,8 @@ def _ts_micros(ts: Any) -> int:
 class _RedisReader:
     """Reads Feast's Redis online store: one pipeline, one HMGET per entity key (every
     view of that entity lives in one hash)."""
+
+    remote = True
 
     def __init__(self, store, views: list[_View], groups: list[_Group], fvs: dict, timeout: float):
         import redis
@@ -185,8 +192,10 @@ class _RedisReader:
         from google.protobuf.timestamp_pb2 import Timestamp
 
         self._ts = Timestamp.FromString
+        self._n_views = len(views)
 
-    def read_groups(self, keys_per_group: list[list[bytes]], n_views: int) -> list[dict]:
+    def read(self, keys_per_group: list[list[bytes]]) -> list[dict]:
+        """As :meth:`_SqliteReader.read`."""
         import redis
 
         pipe = self._client.pipeline(transaction=False)
@@ -199,7 +208,7 @@ class _RedisReader:
             raise StoreUnavailable(f"the Redis online store at {self._where} is unreachable: {e}") from None
         except redis.exceptions.RedisError as e:
             raise StoreUnavailable(f"the Redis online store at {self._where} failed: {e}") from None
-        out: list[dict] = [{} for _ in range(n_views)]
+        out: list[dict] = [{} for _ in range(self._n_views)]
         r = 0
         for gi, keys in enumerate(keys_per_group):
             for k in keys:
@@ -243,7 +252,7 @@ class OnlineFeatures:
         self._names = [i["name"] for i in inputs]
         self.feature_names = self.plan.features
         resolved = resolve_views(self.store, self.plan)
-        fvs = {v.name: self.store.get_feature_view(v.name) for v in resolved}
+        fvs = {v.name: v.feature_view for v in resolved}
         index = {n: k for k, n in enumerate(self._names)}
         views: list[_View] = []
         for rv in resolved:
@@ -290,13 +299,10 @@ class OnlineFeatures:
         self._kinds, self._slot_names = "".join(kinds), slot_names
         if "Sqlite" in kind:
             self._reader: Any = _SqliteReader(self.store, views, fvs)
-            self._redis = False
         elif "Redis" in kind:
             self._reader = _RedisReader(self.store, views, groups, fvs, timeout)
-            self._redis = True
         else:
             raise InputError(f"online store {kind} is not supported (SQLite or Redis)")
-        self.remote_store = self._redis  # reads cross the network (the HTTP server offloads them)
         self._version = self.store.config.entity_key_serialization_version
         self._key_cache: dict[tuple, bytes] = {}
         from feast.infra.key_encoding_utils import serialize_entity_key
@@ -316,6 +322,11 @@ class OnlineFeatures:
         served = cls(store, record.plan, **kwargs)
         served.model = record
         return served
+
+    @property
+    def remote_store(self) -> bool:
+        """Whether reads cross the network (the HTTP server runs them off its event loop)."""
+        return self._reader.remote
 
     # ---- keys -------------------------------------------------------------------------
     def _entity_key(self, gi: int, row: Mapping[str, Any], r: int) -> bytes | None:
@@ -371,11 +382,7 @@ class OnlineFeatures:
                 if k is not None:
                     keys_per_group[gi].append(k)
             row_keys.append(ks)
-        if self._redis:
-            found = self._reader.read_groups([list(dict.fromkeys(k)) for k in keys_per_group], len(self._views))
-        else:
-            keys_per_view = [list(dict.fromkeys(keys_per_group[v.group])) for v in self._views]
-            found = self._reader.read(keys_per_view)
+        found = self._reader.read([list(dict.fromkeys(k)) for k in keys_per_group])
         n_slots = len(self._slot_index)
         blobs: list = [None] * (n * n_slots)
         for r in range(n):

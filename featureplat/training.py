@@ -45,6 +45,7 @@ class ViewSource:
     ttl_us: int
     features: dict[str, str]  # requested feature -> Feast type name
     source_columns: dict[str, str] = field(default_factory=dict)  # Feast name -> file column
+    feature_view: Any = None  # the Feast FeatureView this was resolved from
 
     def read(self) -> pa.Table:
         """The columns of the view's parquet file the join needs, under Feast's names."""
@@ -134,7 +135,7 @@ def resolve_views(store: Any, plan: Plan) -> list[ViewSource]:
             name=v, path=str(path), join_keys=keys, entity_keys=[key_map.get(k, k) for k in keys],
             timestamp=src.timestamp_field, created=src.created_timestamp_column or None, ttl_us=ttl,
             features={f: views_schema[v][f] for f in features},
-            source_columns={dst: s for s, dst in (src.field_mapping or {}).items()}))
+            source_columns={dst: s for s, dst in (src.field_mapping or {}).items()}, feature_view=fv))
     return out
 
 

@@ -448,11 +448,11 @@ constexpr size_t kS1Limbs = 70;
 constexpr int kS2Base = -2176;
 constexpr size_t kS2Limbs = 136;
 
-class MomentsAnalyzer final : public Analyzer {
+// The shared front of the numeric analyzers: the input type check, the error latch, the
+// null count, and every non-null number handed to Derived::add(double).
+template <typename Derived>
+class NumberAnalyzer : public Analyzer {
  public:
-  explicit MomentsAnalyzer(DType input) : input_(input) {}
-
-  const char* kind() const override { return "moments"; }
   /// The error recorded by update(), if any.
   const Status& error() const { return error_; }
 
@@ -460,8 +460,27 @@ class MomentsAnalyzer final : public Analyzer {
     if (!error_.ok()) return;
     error_ = check_slot(kind(), input_, values, n);
     if (!error_.ok()) return;
-    null_count_ += for_each_number(input_, values, n, [this](double x) { add(x); });
+    Derived* self = static_cast<Derived*>(this);
+    null_count_ += for_each_number(input_, values, n, [self](double x) { self->add(x); });
   }
+
+ protected:
+  explicit NumberAnalyzer(DType input) : input_(input) {}
+  NumberAnalyzer(const NumberAnalyzer& o)
+      : Analyzer(), input_(o.input_), error_(o.error_), null_count_(o.null_count_) {}
+
+  DType input_;
+  Status error_;
+  int64_t null_count_ = 0;
+};
+
+class MomentsAnalyzer final : public NumberAnalyzer<MomentsAnalyzer> {
+  friend class NumberAnalyzer<MomentsAnalyzer>;
+
+ public:
+  explicit MomentsAnalyzer(DType input) : NumberAnalyzer(input) {}
+
+  const char* kind() const override { return "moments"; }
 
   Status merge(const Analyzer& other) override {
     const MomentsAnalyzer* o = nullptr;
@@ -590,9 +609,7 @@ class MomentsAnalyzer final : public Analyzer {
     staged_ = 0;
   }
 
-  DType input_;
-  Status error_;
-  int64_t count_ = 0, null_count_ = 0, nan_count_ = 0, pos_inf_ = 0, neg_inf_ = 0;
+  int64_t count_ = 0, nan_count_ = 0, pos_inf_ = 0, neg_inf_ = 0;
   bool has_minmax_ = false;
   double min_ = 0.0, max_ = 0.0;
   FixedAcc s1_{kS1Base, kS1Limbs};
@@ -843,21 +860,14 @@ double median_numpy(const Sorted& v) {
   return ((v[n / 2 - 1] + v[n / 2]) + 0.0) / 2.0;
 }
 
-class QuantilesAnalyzer final : public Analyzer {
+class QuantilesAnalyzer final : public NumberAnalyzer<QuantilesAnalyzer> {
+  friend class NumberAnalyzer<QuantilesAnalyzer>;
+
  public:
   QuantilesAnalyzer(DType input, std::vector<double> probs, int64_t budget, int64_t k)
-      : input_(input), probs_(std::move(probs)), budget_(budget), k_(k) {}
+      : NumberAnalyzer(input), probs_(std::move(probs)), budget_(budget), k_(k) {}
 
   const char* kind() const override { return "quantiles"; }
-  /// The error recorded by update(), if any.
-  const Status& error() const { return error_; }
-
-  void update(const Slot& values, int64_t n) override {
-    if (!error_.ok()) return;
-    error_ = check_slot(kind(), input_, values, n);
-    if (!error_.ok()) return;
-    null_count_ += for_each_number(input_, values, n, [this](double x) { add(x); });
-  }
 
   Status merge(const Analyzer& other) override {
     const QuantilesAnalyzer* o = nullptr;
@@ -938,9 +948,8 @@ class QuantilesAnalyzer final : public Analyzer {
 
  private:
   QuantilesAnalyzer(const QuantilesAnalyzer& o)
-      : Analyzer(), input_(o.input_), probs_(o.probs_), budget_(o.budget_), k_(o.k_), error_(o.error_),
-        count_(o.count_), nan_count_(o.nan_count_), null_count_(o.null_count_),
-        values_(o.values_), kll_(o.kll_ ? new Kll(*o.kll_) : nullptr) {}
+      : NumberAnalyzer(o), probs_(o.probs_), budget_(o.budget_), k_(o.k_), count_(o.count_),
+        nan_count_(o.nan_count_), values_(o.values_), kll_(o.kll_ ? new Kll(*o.kll_) : nullptr) {}
 
   void add(double x) {
     if (std::isnan(x)) {
@@ -966,11 +975,9 @@ class QuantilesAnalyzer final : public Analyzer {
     std::vector<double>().swap(values_);
   }
 
-  DType input_;
   std::vector<double> probs_;
   int64_t budget_, k_;
-  Status error_;
-  int64_t count_ = 0, nan_count_ = 0, null_count_ = 0;
+  int64_t count_ = 0, nan_count_ = 0;
   std::vector<double> values_;  // exact mode
   std::unique_ptr<Kll> kll_;    // sketch mode when set
 };

@@ -47,12 +47,10 @@ import pytest
 
 from featureplat.pit import point_in_time_join
 
-# Feast (with duckdb + ibis for its DuckDB offline store) is a dev-only dependency.
-pytest.importorskip("feast")
-pytest.importorskip("duckdb")
-pytest.importorskip("ibis")
-from feast import Entity, FeatureStore, FeatureView, Field, FileSource, ValueType  # noqa: E402
-from feast.types import Bool, Float64, Int64, String  # noqa: E402
+# Feast with its DuckDB offline store (duckdb + ibis) is a declared dependency
+# (requirements-dev.txt): a missing one must fail here, never skip.
+from feast import Entity, FeatureStore, FeatureView, Field, FileSource, ValueType
+from feast.types import Bool, Float64, Int64, String
 
 # pyproject sets filterwarnings = ["error"]. The only warning seen on the Feast paths used
 # here (checked with ``-o filterwarnings=error``, i.e. without pyproject's own ignore entries)

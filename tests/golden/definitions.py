@@ -53,7 +53,25 @@ def fitted() -> fp.FeatureSet:
     })
 
 
-ALL = {"arithmetic": arithmetic, "logic": logic_and_nulls, "text_time": strings_time_encoding, "fitted": fitted}
+def fitted_variants() -> fp.FeatureSet:
+    """Every other branch of the fitted rewrites: no OOV buckets, value order, frequency
+    floors, degenerate scales, duplicate quantile edges, nested fits, integer one_hot."""
+    a, n, c = fp.col("amount"), fp.col("count"), fp.col("city")
+    const = fp.col("ratio32")
+    return fp.FeatureSet("golden_fitted_variants", inputs=INPUTS, features={
+        "v_no_oov": c.vocabulary(num_oov_buckets=0), "v_value": c.vocabulary(order="value", num_oov_buckets=3),
+        "v_rare": c.vocabulary(min_frequency=100, num_oov_buckets=2), "v_none": c.vocabulary(min_frequency=100,
+                                                                                             num_oov_buckets=0),
+        "z_const": const.standard_scale(), "mm_const": const.min_max_scale(), "rb_const": const.robust_scale(),
+        "q_dup": (n > 0).cast("int64").quantile_bucketize(5), "q_many": a.quantile_bucketize(10),
+        "nested": a.impute("mean").standard_scale().min_max_scale(), "imp_mean": a.impute("mean"),
+        "imp_freq": c.impute("most_frequent"), "imp_int": n.impute("median"), "imp_const": a.impute(7.5),
+        "top1": c.vocabulary(top_k=1), "count_hot": (n % 3).one_hot(), "flag_hot": fp.col("active").cast("int64").one_hot(top_k=1),
+    })
+
+
+ALL = {"arithmetic": arithmetic, "logic": logic_and_nulls, "text_time": strings_time_encoding, "fitted": fitted,
+       "fitted_variants": fitted_variants}
 
 # Deterministic training data for the fitted golden plan.
 FIT_DATA = {

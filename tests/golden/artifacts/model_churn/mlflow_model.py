@@ -1,0 +1,41 @@
+"""The MLflow pyfunc model of a featureplat training run (MLflow "models from code").
+
+MLflow logs this file as the model's code; no feature logic is pickled. The model's
+artifacts are the fitted plan (``plan``: a ``.fpplan`` file) and the estimator
+(``estimator``: a joblib file). ``predict`` takes the plan's raw inputs (a pandas frame,
+an Arrow table, a dict of columns or a list of row dicts), runs the plan, then the
+estimator: the positive-class probability when it has ``predict_proba``, else
+``predict``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow
+import numpy as np
+
+
+class FeatureplatModel(mlflow.pyfunc.PythonModel):
+    """Raw features -> fitted plan -> estimator."""
+
+    def load_context(self, context) -> None:
+        import joblib
+
+        import featureplat as fp
+
+        self.plan = fp.load_plan(context.artifacts["plan"])
+        self.estimator = joblib.load(context.artifacts["estimator"])
+
+    def features(self, model_input: Any) -> np.ndarray:
+        """The model input matrix the plan computes from raw inputs."""
+        from featureplat.training import coerce_inputs
+
+        return self.plan.transform(coerce_inputs(self.plan, model_input), to="numpy")
+
+    def predict(self, context, model_input, params=None):
+        from featureplat.mlflow import score
+
+        return score(self.estimator, self.features(model_input))
+
+
+mlflow.models.set_model(FeatureplatModel())

@@ -26,7 +26,7 @@ numpy vector / matrix, Feast's ``.to_dict()``):
 * ``fp.serve``: ``OnlineFeatures(store, plan).get(entity(ies), request(s), at=AT)``; also
   shown (not in the ratio table): the same with ``to="dict"``.
 * ``feast.py_odfv``: Feast ``get_online_features`` of a python-mode on-demand view that
-  runs the same fitted plan (``featureplat.feast_adapter.on_demand_view``): the same
+  runs the same fitted plan (``featureplat.feast.on_demand.on_demand_view``): the same
   transform, as a Feast python-mode view.
 * ``feast.py_hand_odfv``: a python-mode view computing the same 22 features in plain
   Python (list comprehensions; the fitted constants copied from ``plan.statistics()``).
@@ -62,7 +62,7 @@ HTTP (``test_http``): one server at a time, same requests (1 entity per request,
 through the pool), same closed-loop load from ``serving_http.py`` in its own process:
 FEATUREPLAT_SERVE_HTTP_CONCURRENCY keep-alive connections (default 8) for
 FEATUREPLAT_SERVE_HTTP_SECONDS (default 10) after 2 s of warm-up. featureplat: what
-``featureplat serve --repo R --plan P`` runs (``featureplat.server.serve`` of an
+``featureplat serve --repo R --plan P`` runs (``featureplat.feast.http.serve`` of an
 ``OnlineFeatures``; uvicorn, one process), POST /features with
 ``format: vector``. Feast: ``feast -c R serve --no-access-log --max-requests 0``
 (gunicorn, one uvicorn worker; no access log, as featureplat's server logs none, and no
@@ -261,11 +261,11 @@ def _hand_views(store, plan, request_source) -> list:
     from feast.transformation.pandas_transformation import PandasTransformation
     from feast.transformation.python_transformation import PythonTransformation
 
-    from featureplat.feast_adapter import FEAST_OUTPUT_TYPES
+    from featureplat.plan.dtypes import DTYPES
 
     consts = _constants(plan)
     sources = [store.get_feature_view(v)[fs] for v, (fs, _) in VIEWS.items()] + [request_source]
-    schema = [Field(name=f, dtype=getattr(ft, FEAST_OUTPUT_TYPES[t])) for f, t in plan.feature_types.items()]
+    schema = [Field(name=f, dtype=getattr(ft, DTYPES[t].feast)) for f, t in plan.feature_types.items()]
     views = []
     for name, template, mode, cls in [(HAND_PY, _PY_UDF, "python", PythonTransformation),
                                       (HAND_PANDAS, _PANDAS_UDF, "pandas", PandasTransformation)]:
@@ -347,10 +347,10 @@ def _build_env(backend: str, root: Path, data: Path) -> Env:
     from feast import Field, RequestSource
     from feast.types import Float64, String, UnixTimestamp
 
-    from featureplat.feast_adapter import on_demand_view
-    from featureplat.repo import apply
-    from featureplat.serving import OnlineFeatures
-    from featureplat.training import training_set
+    from featureplat.feast.on_demand import on_demand_view
+    from featureplat.feast.repo import apply
+    from featureplat.feast.serving import OnlineFeatures
+    from featureplat.feast.training import training_set
 
     repo = root / "feature_repo"
     shutil.copytree(REPO_SRC, repo, ignore=shutil.ignore_patterns("data", "__pycache__"))
@@ -576,8 +576,8 @@ HTTP_RESULTS: dict[str, dict[str, dict]] = {}
 # without importing the CLI module: the server itself, not the command-line layer, is
 # what is measured, and the CLI module is edited independently of this benchmark.
 _FP_SERVE = ("import sys\n"
-             "from featureplat.server import serve\n"
-             "from featureplat.serving import OnlineFeatures\n"
+             "from featureplat.feast.http import serve\n"
+             "from featureplat.feast.serving import OnlineFeatures\n"
              "serving = OnlineFeatures(sys.argv[1], sys.argv[2], timeout=2.0)\n"
              "serve(serving, host='127.0.0.1', port=int(sys.argv[3]))\n")
 

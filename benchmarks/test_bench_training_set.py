@@ -27,7 +27,7 @@ Both sides make one warm-up call on 1,000 entity rows when the session data is b
 (lazy imports, registry parsing). Rounds: FEATUREPLAT_TS_ROUNDS (default 3, plus 1
 warm-up round) for featureplat, FEATUREPLAT_TS_FEAST_ROUNDS (default 2, no warm-up round)
 for Feast; the ratio table (conftest) compares medians. The thread-scaling rows time
-``featureplat.pit.point_in_time_join`` alone (the view table already read) on 1 and 2
+``featureplat.feast.point_in_time.point_in_time_join`` alone (the view table already read) on 1 and 2
 threads. ``test_peak_memory`` runs ``training_set_memory.py`` over the same repo: each
 side in a fresh process, peak RSS printed.
 
@@ -54,8 +54,9 @@ pytest.importorskip("duckdb")
 pytest.importorskip("ibis")
 
 import training_set_memory as tsm  # noqa: E402
-from featureplat.pit import point_in_time_join  # noqa: E402
-from featureplat.training import resolve_views, training_set  # noqa: E402
+from featureplat.feast.point_in_time import point_in_time_join  # noqa: E402
+from featureplat.feast.training import training_set  # noqa: E402
+from featureplat.feast.views import resolve_views  # noqa: E402
 
 ROUNDS = int(os.environ.get("FEATUREPLAT_TS_ROUNDS", "3"))
 FEAST_ROUNDS = int(os.environ.get("FEATUREPLAT_TS_FEAST_ROUNDS", "2"))

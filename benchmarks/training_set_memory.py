@@ -288,7 +288,7 @@ def open_store(root: Path):
 # ---- the two timed calls ----------------------------------------------------------------
 
 def run_featureplat(store, plan, entity: pa.Table, threads: int = 1) -> pa.Table:
-    from featureplat.training import training_set
+    from featureplat.feast.training import training_set
     return training_set(store, plan, entity, threads=threads).features
 
 
@@ -315,7 +315,7 @@ def run_child(root: Path, side: str, threads: int) -> dict:
     import warnings
     warnings.simplefilter("ignore")  # Feast/ibis deprecation notices; stderr is shown only on failure
     t0 = time.perf_counter()
-    import featureplat.training  # noqa: F401
+    import featureplat.feast.training  # noqa: F401
     store = open_store(root)
     entity = pq.read_table(repo_paths(root)["entity"])
     if side == "featureplat":

@@ -8,16 +8,15 @@ training batches and on single serving requests.
 >>> plan.transform_row({"amount": 0.0})
 {'log_amount': 0.0}
 """
-__version__ = "0.1.0"
-
-from featureplat import _core  # noqa: E402
-from featureplat.dsl import Expr, FeatureSet, Input, coalesce, col, feast, lit, request, when  # noqa: E402
-from featureplat.errors import FeatureplatError, FeatureTypeError, InputError, PlanError  # noqa: E402
-from featureplat.plan import FORMAT_VERSION, FittedPlan, Plan, load_plan, ops, plan_from_bytes  # noqa: E402
-from featureplat.compile import compile  # noqa: E402,A004
+from featureplat import _core  # noqa: F401 - the compiled core, loaded first
+from featureplat.version import __version__
+from featureplat.dsl import Expr, FeatureSet, Input, coalesce, col, feast, lit, request, when
+from featureplat.errors import FeatureplatError, FeatureTypeError, InputError, PlanError
+from featureplat.plan import FORMAT_VERSION, FittedPlan, Plan, load_plan, ops, plan_from_bytes
+from featureplat.compile import compile  # noqa: A004
 
 __all__ = [
     "FORMAT_VERSION", "Expr", "FittedPlan", "FeatureSet", "FeatureTypeError", "FeatureplatError", "Input", "InputError",
     "Plan", "PlanError", "coalesce", "col", "compile", "feast", "lit", "load_plan", "ops", "plan_from_bytes",
-    "request", "when",
+    "request", "when", "__version__",
 ]

@@ -7,10 +7,11 @@ import math
 from typing import Any, Iterable, Mapping
 
 from featureplat.errors import PlanError
+from featureplat.plan.dtypes import COMPUTED_DTYPES
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
-DTYPES = ("bool", "int64", "float64", "string", "timestamp")
+DTYPES = COMPUTED_DTYPES
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 
 

@@ -2,15 +2,13 @@
 output features."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Mapping
 
 from featureplat.dsl.expr import Expr, lit
 from featureplat.errors import PlanError
-
-INPUT_DTYPES = ("bool", "int64", "float64", "float32", "string", "timestamp")
-_FEAST_REF = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:[A-Za-z_][A-Za-z0-9_]*$")
+from featureplat.plan.dtypes import INPUT_DTYPES
+from featureplat.plan.sources import REQUEST, check_source, feast_ref, feast_source
 
 
 @dataclass(frozen=True)
@@ -18,16 +16,18 @@ class Input:
     """A declared, typed input. ``source`` is ``"feast:<view>:<feature>"`` or ``"request"``."""
 
     dtype: str
-    source: str = "request"
+    source: str = REQUEST
 
     def __post_init__(self):
         if self.dtype not in INPUT_DTYPES:
             raise PlanError(f"unknown input dtype {self.dtype!r}; expected one of {', '.join(INPUT_DTYPES)}")
+        check_source(self.source, "input source")
 
     @property
     def feast_ref(self) -> str | None:
         """``view:feature`` for Feast-bound inputs, else None."""
-        return self.source[len("feast:"):] if self.source.startswith("feast:") else None
+        ref = feast_ref(self.source)
+        return None if ref is None else ":".join(ref)
 
 
 def feast(ref: str, dtype: str) -> Input:
@@ -36,9 +36,7 @@ def feast(ref: str, dtype: str) -> Input:
     >>> feast("driver_stats:trips", "int64").feast_ref
     'driver_stats:trips'
     """
-    if not isinstance(ref, str) or not _FEAST_REF.match(ref):
-        raise PlanError(f"feast reference {ref!r} must look like 'view:feature'")
-    return Input(dtype, "feast:" + ref)
+    return Input(dtype, feast_source(ref))
 
 
 def request(dtype: str) -> Input:
@@ -47,7 +45,7 @@ def request(dtype: str) -> Input:
     >>> request("float64").source
     'request'
     """
-    return Input(dtype, "request")
+    return Input(dtype, REQUEST)
 
 
 class FeatureSet:

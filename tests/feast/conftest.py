@@ -20,7 +20,7 @@ def copy_repo(dest: Path) -> Path:
 def churn_repo(tmp_path_factory) -> Path:
     """The churn repo with seeded data (400 customers, 40 days), applied."""
     from featureplat.examples.churn import generate
-    from featureplat.repo import apply
+    from featureplat.feast.repo import apply
 
     repo = copy_repo(tmp_path_factory.mktemp("churn") / "feature_repo")
     generate(repo / "data", customers=CUSTOMERS, days=DAYS)
@@ -73,8 +73,8 @@ def build_served_repo(dest: Path, kind: str, customers: int = CUSTOMERS, days: i
     """A repo with data, applied and materialized into a SQLite or Redis online store;
     returns (store, fitted plan)."""
     from featureplat.examples.churn import generate
-    from featureplat.repo import apply
-    from featureplat.training import training_set
+    from featureplat.feast.repo import apply
+    from featureplat.feast.training import training_set
 
     repo = copy_repo(dest)
     if kind == "redis":

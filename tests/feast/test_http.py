@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from featureplat.serving import OnlineFeatures
+from featureplat.feast.serving import OnlineFeatures
 from tests.feast.conftest import build_served_repo, data_end
 
 AT = None
@@ -36,7 +36,7 @@ def served(tmp_path_factory):
 def server(served):
     import uvicorn
 
-    from featureplat.server import create_app
+    from featureplat.feast.http import create_app
 
     store, plan = served
     sv = OnlineFeatures(store, plan)
@@ -121,10 +121,10 @@ def test_bad_requests_are_400_with_the_reason(server, body, message):
 
 
 def test_unreachable_store_is_503(served, tmp_path):
-    from featureplat.server import handle
+    from featureplat.feast.http import handle
     from tests.feast.conftest import copy_repo, use_redis
     from featureplat.examples.churn import generate
-    from featureplat.repo import apply
+    from featureplat.feast.repo import apply
 
     _, plan = served
     repo = copy_repo(tmp_path / "repo")

@@ -1,4 +1,4 @@
-"""featureplat.pit.point_in_time_join against Feast's own ``get_historical_features``.
+"""featureplat.feast.point_in_time.point_in_time_join against Feast's own ``get_historical_features``.
 
 The reference is Feast itself: a real ``FeatureStore`` (local provider, sqlite online store,
 file registry) in a tmp dir over parquet files, with the **DuckDB offline store** (ibis).
@@ -45,7 +45,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from featureplat.pit import point_in_time_join
+from featureplat.feast.point_in_time import point_in_time_join
 
 # Feast with its DuckDB offline store (duckdb + ibis) is a declared dependency
 # (requirements-dev.txt): a missing one must fail here, never skip.

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 import featureplat as fp
 from featureplat.cli import main as cli
-from featureplat.repo import apply, check_feature_set, load_repo, plan_index, registered_plan
+from featureplat.feast.repo import apply, check_feature_set, load_repo, plan_index, registered_plan
 from tests.feast.conftest import copy_repo
 
 
@@ -30,7 +30,7 @@ def test_apply_records_plans_and_feast_objects(churn_repo):
 
 
 def fp_store(repo):
-    from featureplat.repo import feature_store
+    from featureplat.feast.repo import feature_store
 
     return feature_store(repo)
 

@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import featureplat as fp
-from featureplat.serving import OnlineFeatures, StoreUnavailable
-from featureplat.training import training_set
+from featureplat.feast.serving import OnlineFeatures, StoreUnavailable
+from featureplat.feast.training import training_set
 from tests.feast.conftest import REDIS, build_served_repo, copy_repo, data_end, require_redis, use_redis
 
 pytestmark = [
@@ -189,7 +189,7 @@ def test_concurrent_gets_match_serial(served):
 
 
 def test_feast_on_demand_view_adapter_matches_serving(served):
-    from featureplat.feast_adapter import on_demand_view
+    from featureplat.feast.on_demand import on_demand_view
 
     store, plan, _ = served
     view = on_demand_view(store, plan)
@@ -233,7 +233,7 @@ def _micros(v):
 
 
 def test_adapter_is_a_new_view_when_the_plan_changes(served):
-    from featureplat.feast_adapter import on_demand_view
+    from featureplat.feast.on_demand import on_demand_view
 
     store, plan, _ = served
     a = on_demand_view(store, plan)
@@ -285,7 +285,7 @@ def test_unknown_feature_reference_and_unfitted_plan(served):
 
 def test_missing_sqlite_store_is_reported(tmp_path):
     from featureplat.examples.churn import generate
-    from featureplat.repo import apply
+    from featureplat.feast.repo import apply
 
     repo = copy_repo(tmp_path / "repo")
     generate(repo / "data", customers=20, days=21)
@@ -308,7 +308,7 @@ def test_unreachable_redis_fails_fast_instead_of_hanging(tmp_path):
     """A private Redis server is filled, then stopped: requests fail within the timeout."""
     require_redis()
     from featureplat.examples.churn import generate
-    from featureplat.repo import apply
+    from featureplat.feast.repo import apply
 
     port = _free_port()
     server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
@@ -343,7 +343,7 @@ def test_unreachable_redis_fails_fast_instead_of_hanging(tmp_path):
 
 def test_redis_port_with_nothing_listening(tmp_path):
     from featureplat.examples.churn import generate
-    from featureplat.repo import apply
+    from featureplat.feast.repo import apply
 
     repo = copy_repo(tmp_path / "repo")
     use_redis(repo, port=_free_port())

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import featureplat as fp
-from featureplat.repo import registered_plan
-from featureplat.training import training_set
+from featureplat.feast.repo import registered_plan
+from featureplat.feast.training import training_set
 
 pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")
 
@@ -190,8 +190,9 @@ def test_missing_request_field_and_label(churn_repo, labels, native):
 def test_bad_arguments(churn_repo, labels, native, tmp_path):
     with pytest.raises(fp.InputError, match="method must be 'native' or 'feast'"):
         training_set(churn_repo, native.plan, labels, method="spark")
-    with pytest.raises(fp.InputError, match="threads must be an int >= 1"):
-        training_set(churn_repo, native.plan, labels, threads=0)
+    for bad in (-1, 1.5, True, "2"):  # 0 is every core, as everywhere (featureplat.plan.threads)
+        with pytest.raises(fp.InputError, match=r"threads must be a non-negative integer \(0: every core\)"):
+            training_set(churn_repo, native.plan, labels, threads=bad)
     with pytest.raises(fp.InputError, match="entity_df must be"):
         training_set(churn_repo, native.plan, [1, 2, 3])
     with pytest.raises(fp.InputError, match="entity file .* does not exist"):

@@ -6,6 +6,7 @@ import pyarrow as pa
 import pytest
 
 import featureplat as fp
+from featureplat.plan.inputs import to_batches
 from featureplat.testing.parity import assert_identical
 
 INPUTS = {"x": fp.request("float64"), "n": fp.request("int64"), "c": fp.request("string")}
@@ -58,7 +59,7 @@ def test_fit_returns_an_executable_fitted_plan():
 
 def test_no_analyzer_survives_fitting():
     fitted = fp.compile(feature_set()).fit(data())
-    from featureplat.fit import FITTED_OPS
+    from featureplat.plan.fit import FITTED_OPS
     assert not [s for s in fitted.steps if s["op"] in FITTED_OPS]
 
 
@@ -98,7 +99,7 @@ def test_fitted_plan_parity_batch_row_threads():
     probe = data(3000, seed=7)
     batch = fitted.transform(probe)
     assert_identical(fitted.transform(probe, threads=2), batch)
-    rows = fitted._transform_rows(fp.batches.to_batches(probe, fitted.input_names), "arrow")
+    rows = fitted._transform_rows(to_batches(probe, fitted.input_names), "arrow")
     assert_identical(rows, batch)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import featureplat as fp
-from featureplat.plan import _HEADER
+from featureplat.plan.plan import _HEADER
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))

@@ -12,9 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+import featureplat as fp
 from featureplat import mlflow as fpm
+from featureplat.mlflow.runs import PLAN_ARTIFACT
 from featureplat.cli import main as cli
-from featureplat.training import training_set
+from featureplat.feast.training import training_set
 from tests.feast.conftest import build_served_repo, data_end
 
 pytestmark = [
@@ -144,7 +146,7 @@ def test_tampered_plan_artifact_is_refused(repo, trained, tracking):
     rec = fpm.log_training(ts, _train(ts.X, ts.y), store=repo, feature_set="churn_features",
                            register_as="churn_tamper")
     model_id = rec.model_uri.rsplit("/", 1)[-1]  # models:/<model id>: this logged model only
-    files = [p for p in tracking["artifacts"].rglob(fpm.PLAN_ARTIFACT) if model_id in p.parts]
+    files = [p for p in tracking["artifacts"].rglob(PLAN_ARTIFACT) if model_id in p.parts]
     assert files and all(f.read_bytes() == ts.plan.to_bytes() for f in files), "the model's plan artifact"
     for f in files:
         other.plan.save(f)  # a valid plan file, just not this model's
@@ -185,7 +187,7 @@ def test_alias_on_a_version_whose_plan_differs_is_refused(repo, trained, trackin
         fpm.load_model_plan(f"models:/churn_pinned/{v_first}")
     with pytest.raises(fpm.LineageError, match="no such model version"):
         fpm.load_model_plan("models:/churn/999")
-    with pytest.raises(fpm.InputError, match="model URI must look like"):
+    with pytest.raises(fp.InputError, match="model URI must look like"):
         fpm.load_model_plan("runs:/abc/model")
 
 
@@ -266,13 +268,13 @@ def test_serving_object_and_http_server_from_a_model_uri(repo, trained, tracking
     import time
     import urllib.request
 
-    from featureplat.serving import OnlineFeatures
+    from featureplat.feast.serving import OnlineFeatures
 
     ts, _, record = trained
-    sv = OnlineFeatures.from_model(repo, "models:/churn@champion")
+    sv = fpm.online_features_for_model(repo, "models:/churn@champion")
     assert sv.plan.plan_hash == ts.plan.plan_hash and sv.model.version == record.version
     with pytest.raises(fpm.LineageError, match="not the expected"):
-        OnlineFeatures.from_model(repo, "models:/churn@champion", expected_plan_hash="0" * 64)
+        fpm.online_features_for_model(repo, "models:/churn@champion", expected_plan_hash="0" * 64)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

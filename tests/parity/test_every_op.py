@@ -9,7 +9,7 @@ import pytest
 
 import featureplat as fp
 from featureplat import _core
-from featureplat.batches import to_batches
+from featureplat.plan.inputs import to_batches
 from featureplat.testing.parity import assert_identical
 
 DTYPES = ["bool", "int64", "float64", "string", "timestamp"]

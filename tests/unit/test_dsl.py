@@ -122,3 +122,11 @@ def test_param_validation_in_the_dsl():
         fp.feast("nocolon", "int64")
     with pytest.raises(fp.PlanError, match="unknown input dtype"):
         fp.request("int32")
+
+
+def test_feast_input_survives_importing_the_feast_layer():
+    # Importing featureplat.feast binds the package to the name of the DSL's fp.feast.
+    import featureplat.feast  # noqa: F401
+
+    inp = fp.feast("stats:trips", "int64")
+    assert (inp.dtype, inp.source) == ("int64", "feast:stats:trips")

@@ -9,7 +9,7 @@ import pytest
 
 from featureplat import _core
 from featureplat.errors import InputError
-from featureplat.pit import point_in_time_join
+from featureplat.feast.point_in_time import point_in_time_join
 
 SCALE = {"s": 1_000_000, "ms": 1000, "us": 1}
 
@@ -311,8 +311,12 @@ def test_bad_input(entity, keys, ts, views, match):
 
 
 def test_bad_threads():
-    with pytest.raises(InputError, match="threads"):
-        point_in_time_join(ENTITY, ["k"], "ts", [view()], threads=0)
+    for bad in (-1, 2.0, True):
+        with pytest.raises(InputError, match=r"threads must be a non-negative integer \(0: every core\)"):
+            point_in_time_join(ENTITY, ["k"], "ts", [view()], threads=bad)
+    # 0 is every core, as for plan.transform and fit.
+    assert point_in_time_join(ENTITY, ["k"], "ts", [view()], threads=0).equals(
+        point_in_time_join(ENTITY, ["k"], "ts", [view()], threads=1))
 
 
 def test_core_validates_arrays():

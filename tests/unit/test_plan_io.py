@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import featureplat as fp
-from featureplat.plan import MAGIC, _HEADER, canonical_json
+from featureplat.plan.plan import MAGIC, _HEADER, canonical_json
 from featureplat.testing.parity import assert_identical
 
 INPUTS = {"x": fp.request("float64"), "s": fp.feast("profile:city", "string"), "t": fp.request("timestamp")}

@@ -11,30 +11,27 @@ from __future__ import annotations
 
 from typing import Any
 
+import joblib
 import mlflow
 import numpy as np
+
+import featureplat as fp
+from featureplat.feast.training import coerce_inputs
+from featureplat.mlflow.runs import score
 
 
 class FeatureplatModel(mlflow.pyfunc.PythonModel):
     """Raw features -> fitted plan -> estimator."""
 
     def load_context(self, context) -> None:
-        import joblib
-
-        import featureplat as fp
-
         self.plan = fp.load_plan(context.artifacts["plan"])
         self.estimator = joblib.load(context.artifacts["estimator"])
 
     def features(self, model_input: Any) -> np.ndarray:
         """The model input matrix the plan computes from raw inputs."""
-        from featureplat.training import coerce_inputs
-
         return self.plan.transform(coerce_inputs(self.plan, model_input), to="numpy")
 
     def predict(self, context, model_input, params=None):
-        from featureplat.mlflow import score
-
         return score(self.estimator, self.features(model_input))
 
 

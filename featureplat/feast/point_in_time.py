@@ -23,6 +23,7 @@ exactly one output row, in order. The semantics and their Feast source are docum
 from __future__ import annotations
 
 import datetime as _dt
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ import pyarrow.compute as pc
 
 from featureplat import _core
 from featureplat.errors import InputError
+from featureplat.plan.threads import thread_count
 
 __all__ = ["point_in_time_join"]
 
@@ -160,9 +162,7 @@ def point_in_time_join(entity: pa.Table, entity_keys: list[str], timestamp: str,
         raise InputError("entity_keys must be a list of column names")
     if not isinstance(views, (list, tuple)):
         raise InputError("views must be a list of dicts")
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise InputError(f"threads must be an int >= 1, got {threads!r}")
-    threads = int(threads)
+    threads = thread_count(threads)
     ent_key_cols = {k: _column(entity, k, "entity") for k in entity_keys}
     if len(ent_key_cols) != len(entity_keys):
         raise InputError(f"entity_keys repeats a column: {list(entity_keys)}")
@@ -235,8 +235,6 @@ def point_in_time_join(entity: pa.Table, entity_keys: list[str], timestamp: str,
             gathers.append((col, take_idx))
     if threads > 1 and len(gathers) > 1:
         # Arrow's take releases the GIL: gather the feature columns side by side.
-        from concurrent.futures import ThreadPoolExecutor
-
         with ThreadPoolExecutor(max_workers=min(threads, len(gathers))) as pool:
             gathered = list(pool.map(lambda ct: ct[0].take(ct[1]), gathers))
     else:

@@ -26,21 +26,18 @@ import numpy as np
 import pyarrow as pa
 
 from featureplat import _core
-from featureplat.batches import to_batches
 from featureplat.errors import FeatureplatError, InputError, PlanError
+from featureplat.plan.dtypes import DTYPES
+from featureplat.plan.fit import DEFAULT_EXACT_BUDGET, FITTED_OPS, fit_document
+from featureplat.plan.inputs import to_batches
+from featureplat.plan.threads import thread_count
+from featureplat.version import __version__
 
 FORMAT_VERSION: int = _core.PLAN_FORMAT_VERSION
 MAGIC = b"FPPLAN\x00\x01"
 _HEADER = struct.Struct("<8sIQ32s")
 MAX_PLAN_BYTES = 64 * 1024 * 1024
 _FLOAT_TEXT = re.compile(r"^-?(?:\d+\.\d+(?:e[+-]\d+)?|\d+e[+-]\d+|inf|nan)$")
-_ARROW_TYPES = {
-    "bool": pa.bool_(),
-    "int64": pa.int64(),
-    "float64": pa.float64(),
-    "string": pa.large_string(),
-    "timestamp": pa.timestamp("us", tz="UTC"),
-}
 
 
 def _force_row() -> bool:
@@ -112,7 +109,6 @@ def _check_document(doc: Any) -> dict:
 
 
 def _unfitted_ops(doc: dict) -> list[str]:
-    from featureplat.fit import FITTED_OPS
     return [s.get("op") for s in doc["steps"] if isinstance(s, dict) and s.get("op") in FITTED_OPS]
 
 
@@ -208,7 +204,6 @@ class Plan:
     # ---- persistence ------------------------------------------------------------------
     def to_bytes(self) -> bytes:
         """The plan file contents."""
-        from featureplat import __version__
         body = canonical_json({"meta": {"featureplat_version": __version__}, "plan": self._doc})
         return _HEADER.pack(MAGIC, FORMAT_VERSION, len(body), hashlib.sha256(body).digest()) + body
 
@@ -236,13 +231,11 @@ class Plan:
         one nesting level runs in the same pass. Quantiles are exact while at most
         ``exact_budget`` values are held per quantile transform, a KLL sketch beyond.
         """
-        from featureplat.fit import DEFAULT_EXACT_BUDGET, fit_document
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
-            raise InputError(f"threads must be a non-negative integer, got {threads!r}")
+        workers = thread_count(threads)
         budget = DEFAULT_EXACT_BUDGET if exact_budget is None else exact_budget
         if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
             raise InputError(f"exact_budget must be a positive integer, got {exact_budget!r}")
-        return FittedPlan(fit_document(self._doc, data, threads=threads or (os.cpu_count() or 1),
+        return FittedPlan(fit_document(self._doc, data, threads=workers,
                                        exact_budget=budget))
 
     def _require_program(self):
@@ -263,9 +256,7 @@ class Plan:
         """
         if to not in ("arrow", "numpy"):
             raise InputError(f"to must be 'arrow' or 'numpy', got {to!r}")
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
-            raise InputError(f"threads must be a non-negative integer, got {threads!r}")
-        threads = threads or (os.cpu_count() or 1)
+        threads = thread_count(threads)
         self._require_program()
         batches = to_batches(data, self._inputs)
         payload = [(b.num_rows, [c.__arrow_c_array__() for c in b.columns]) for b in batches]
@@ -307,9 +298,9 @@ class Plan:
         arrays = []
         for vals, t in zip(values, self._types):
             if t == "timestamp":
-                arrays.append(pa.array(vals, pa.int64()).cast(_ARROW_TYPES[t]))
+                arrays.append(pa.array(vals, pa.int64()).cast(DTYPES[t].arrow))
             else:
-                arrays.append(pa.array(vals, _ARROW_TYPES[t]))
+                arrays.append(pa.array(vals, DTYPES[t].arrow))
         return pa.Table.from_arrays(arrays, names=self._features)
 
 
@@ -354,7 +345,7 @@ def _column(c) -> pa.Array:
     if dtype == "string":
         return pa.Array.from_buffers(pa.large_string(), n, [vbuf, pa.py_buffer(offsets), pa.py_buffer(chars)],
                                      null_count)
-    return pa.Array.from_buffers(_ARROW_TYPES[dtype], n, [vbuf, pa.py_buffer(data)], null_count)
+    return pa.Array.from_buffers(DTYPES[dtype].arrow, n, [vbuf, pa.py_buffer(data)], null_count)
 
 
 def plan_from_bytes(blob: bytes, source: str = "<bytes>") -> Plan:

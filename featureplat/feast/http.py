@@ -1,4 +1,4 @@
-"""HTTP serving of :class:`featureplat.serving.OnlineFeatures` (JSON in, JSON out) for
+"""HTTP serving of :class:`featureplat.feast.serving.OnlineFeatures` (JSON in, JSON out) for
 clients outside Python; in-process callers use the serving object directly.
 
 Endpoints:
@@ -21,7 +21,8 @@ import math
 from typing import Any
 
 from featureplat.errors import FeatureplatError, InputError
-from featureplat.serving import OnlineFeatures, StoreUnavailable
+from featureplat.feast.serving import OnlineFeatures
+from featureplat.feast.stores import StoreUnavailable
 
 __all__ = ["create_app", "serve"]
 

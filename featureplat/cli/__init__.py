@@ -4,8 +4,18 @@ from __future__ import annotations
 import json
 
 import click
+import pyarrow.parquet as pq
 
 import featureplat as fp
+from featureplat.cli.demo import run
+from featureplat.examples.churn import generate
+from featureplat.feast.http import serve
+from featureplat.feast.repo import apply
+from featureplat.feast.serving import OnlineFeatures
+from featureplat.feast.training import training_set
+from featureplat.mlflow import (
+    configure, format_lineage, lineage, load_model_plan, models_using_view, reproduce, retrain, retrainings,
+)
 
 
 @click.group()
@@ -22,8 +32,6 @@ def main() -> None:
 @click.option("--out", "out_dir", default="out", show_default=True, help="Where the fitted plan is written.")
 def demo(repo: str, customers: int, threads: int, out_dir: str) -> None:
     """The main job: generate data, apply the repo, build the training set, fit, transform, check."""
-    from featureplat.demo import run
-
     _run(lambda: run(repo, customers=customers, threads=threads, out_dir=out_dir))
 
 
@@ -41,8 +49,6 @@ def _run(fn):
 @click.option("--days", default=90, show_default=True)
 def generate_data(repo: str, seed: int, customers: int, days: int) -> None:
     """Write the churn repo's parquet tables (deterministic for a seed) to <repo>/data."""
-    from featureplat.examples.churn import generate
-
     for name, path in generate(f"{repo}/data", seed=seed, customers=customers, days=days).items():
         click.echo(f"{name}: {path}")
 
@@ -52,8 +58,6 @@ def generate_data(repo: str, seed: int, customers: int, days: int) -> None:
 @click.option("--skip-source-validation", is_flag=True, help="Passed to Feast's apply.")
 def apply_cmd(repo: str, skip_source_validation: bool) -> None:
     """Check the feature sets against the Feast definitions, run Feast's apply, record the plans."""
-    from featureplat.repo import apply
-
     applied = _run(lambda: apply(repo, skip_source_validation=skip_source_validation))
     for name, entry in applied.index["feature_sets"].items():
         click.echo(f"feature set {name}: plan {entry['plan_hash']} ({len(entry['feature_refs'])} Feast features)")
@@ -71,10 +75,6 @@ def apply_cmd(repo: str, skip_source_validation: bool) -> None:
 @click.option("--plan-out", default=None, type=click.Path(dir_okay=False), help="Where to save the fitted plan.")
 def training_set_cmd(feature_set, entity_file, repo, label, method, threads, out_path, plan_out) -> None:
     """Build FEATURE_SET's point-in-time training set for the entity rows in ENTITY_FILE."""
-    import pyarrow.parquet as pq
-
-    from featureplat.training import training_set
-
     ts = _run(lambda: training_set(repo, feature_set, entity_file, label=list(label) or None, method=method,
                                    threads=threads))
     pq.write_table(ts.to_arrow(), out_path)
@@ -96,14 +96,9 @@ def training_set_cmd(feature_set, entity_file, repo, label, method, threads, out
 @click.option("--timeout", default=2.0, show_default=True, help="Seconds to wait for a remote online store.")
 def serve_cmd(repo, plan_path, model_uri, expect_plan, tracking_uri, host, port, timeout) -> None:
     """Serve a fitted plan over HTTP: GET /health, POST /features (JSON)."""
-    from featureplat.server import serve
-    from featureplat.serving import OnlineFeatures
-
     if (plan_path is None) == (model_uri is None):
         raise click.UsageError("give exactly one of --plan and --model")
     if model_uri:
-        from featureplat.mlflow import load_model_plan
-
         _tracking(repo, tracking_uri)
         plan = _run(lambda: load_model_plan(model_uri, expected_plan_hash=expect_plan)).plan
         serving = _run(lambda: OnlineFeatures(repo, plan, timeout=timeout))
@@ -114,8 +109,6 @@ def serve_cmd(repo, plan_path, model_uri, expect_plan, tracking_uri, host, port,
 
 
 def _tracking(repo: str, uri: str | None, experiment: str | None = None, create: bool = False) -> str:
-    from featureplat.mlflow import configure
-
     return _run(lambda: configure(repo, uri, experiment, create=create))
 
 
@@ -127,8 +120,6 @@ def _tracking(repo: str, uri: str | None, experiment: str | None = None, create:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def lineage_cmd(model_uri, feature_view, repo, tracking_uri, as_json) -> None:
     """Print data -> feature views -> plan -> run -> model version for MODEL_URI."""
-    from featureplat.mlflow import format_lineage, lineage, models_using_view
-
     _tracking(repo, tracking_uri)
     if feature_view:
         rows = _run(lambda: models_using_view(feature_view))
@@ -150,8 +141,6 @@ def lineage_cmd(model_uri, feature_view, repo, tracking_uri, as_json) -> None:
 @click.option("--tracking-uri", default=None)
 def reproduce_cmd(run_id, repo, tracking_uri) -> None:
     """Rebuild RUN_ID's training matrix from Feast and check it against the logged digest."""
-    from featureplat.mlflow import reproduce
-
     _tracking(repo or ".", tracking_uri)
     r = _run(lambda: reproduce(run_id, store=repo))
     if r.matches:
@@ -169,10 +158,7 @@ def reproduce_cmd(run_id, repo, tracking_uri) -> None:
 @click.option("--threads", default=1, show_default=True)
 def retrain_cmd(repo, model_name, tracking_uri, threads) -> None:
     """Run the repo's declared retraining as an MLflow run; promote only a no-worse model."""
-    from featureplat.mlflow import retrain
-    from featureplat.repo import load_repo
-
-    specs = _run(lambda: load_repo(repo)).retrainings
+    specs = _run(lambda: retrainings(repo))
     if not specs:
         raise click.ClickException(f"{repo} declares no featureplat.mlflow.Retraining")
     if model_name is None and len(specs) > 1:

@@ -13,11 +13,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 import featureplat as fp
+from featureplat import mlflow as fpm
 from featureplat.examples import churn
-from featureplat.repo import apply
-from featureplat.training import training_set
+from featureplat.feast.repo import apply
+from featureplat.feast.training import training_set
 
 DEFAULT_REPO = Path("feature_repo")
 
@@ -83,10 +85,6 @@ def run(repo: str | Path = DEFAULT_REPO, *, customers: int = 2_000, days: int = 
 
 
 def _train_register_serve(repo: Path, store, ts, *, customers: int, days: int) -> None:
-    import pyarrow as pa
-
-    from featureplat import mlflow as fpm
-
     uri = fpm.configure(repo, experiment="churn")
     spec = importlib.util.spec_from_file_location("churn_training", repo / "training.py")
     training = importlib.util.module_from_spec(spec)

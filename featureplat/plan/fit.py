@@ -14,9 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from featureplat import _core
-from featureplat.batches import to_batches
-from featureplat.dsl.expr import Expr, _scalar, coalesce, col, lit, when
-from featureplat.dsl.feature_set import FeatureSet, Input
+from featureplat.plan.inputs import to_batches
 from featureplat.errors import PlanError
 
 FITTED_OPS = frozenset(o["name"] for o in _core.ops() if o["family"] == "fitted")
@@ -25,6 +23,7 @@ DEFAULT_EXACT_BUDGET = 10_000_000
 
 def plan_exprs(doc: dict) -> dict[str, Expr]:
     """The plan's steps as expression trees, one per output (shared nodes stay shared)."""
+    from featureplat.dsl.expr import Expr, _scalar, coalesce, col, lit, when  # noqa: F401 (interim)
     names = [i["name"] for i in doc["inputs"]]
     nodes: list[Expr] = []
     for st in doc["steps"]:
@@ -53,6 +52,7 @@ def _has_fitted(e: Expr, memo: dict[int, bool]) -> bool:
 
 
 def _rewrite(e: Expr, repl: dict[int, Expr], memo: dict[int, Expr]) -> Expr:
+    from featureplat.dsl.expr import Expr, _scalar, coalesce, col, lit, when  # noqa: F401 (interim)
     got = memo.get(id(e))
     if got is not None:
         return got
@@ -73,6 +73,7 @@ def _param(e: Expr, name: str, default=None):
 
 
 def _analyzers_for(node: Expr, budget: int) -> list[tuple[str, dict]]:
+    from featureplat.dsl.expr import Expr, _scalar, coalesce, col, lit, when  # noqa: F401 (interim)
     op = node.op
     if op in ("standard_scale", "min_max_scale"):
         return [("moments", {})]
@@ -100,11 +101,13 @@ def _analyzers_for(node: Expr, budget: int) -> list[tuple[str, dict]]:
 
 
 def _quantile_params(probs: list[float], budget: int) -> dict:
+    from featureplat.dsl.expr import Expr, _scalar, coalesce, col, lit, when  # noqa: F401 (interim)
     return {"probabilities": [_scalar(float(p)) for p in probs], "exact_budget": _scalar(int(budget))}
 
 
 def _replacement(node: Expr, results: list[dict], where: str) -> tuple[Expr, dict]:
     """The ordinary expression that replaces a fitted node, and the statistics to record."""
+    from featureplat.dsl.expr import Expr, _scalar, coalesce, col, lit, when  # noqa: F401 (interim)
     x = node.args[0]
     op = node.op
     r = results[0]
@@ -211,6 +214,8 @@ def _passes(data: Any) -> Callable[[], Iterable[Any]]:
 def fit_document(doc: dict, data: Any, *, threads: int = 1, exact_budget: int = DEFAULT_EXACT_BUDGET) -> dict:
     """Fits every fitted transform of a plan document; returns the fitted document."""
     from featureplat.compile import compile as compile_fs
+    from featureplat.dsl.expr import Expr, coalesce, col, lit, when  # noqa: F401 (interim)
+    from featureplat.dsl.feature_set import FeatureSet, Input
 
     exprs = plan_exprs(doc)
     inputs = {i["name"]: Input(i["dtype"], i["source"]) for i in doc["inputs"]}
@@ -294,6 +299,7 @@ def fit_document(doc: dict, data: Any, *, threads: int = 1, exact_budget: int = 
 
 
 def _encode_record(r: dict) -> dict:
+    from featureplat.dsl.expr import Expr, _scalar, coalesce, col, lit, when  # noqa: F401 (interim)
     def enc(v):
         if isinstance(v, list):
             return [enc(x) for x in v]

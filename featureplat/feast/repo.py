@@ -27,20 +27,12 @@ from featureplat.compile import compile as compile_feature_set
 from featureplat.dsl.feature_set import FeatureSet
 from featureplat.errors import InputError, PlanError
 from featureplat.plan import Plan, load_plan
+from featureplat.plan.dtypes import feast_input_dtypes, feast_readable_types
+from featureplat.plan.sources import feast_ref
 
-__all__ = ["AppliedRepo", "FEAST_TYPES", "apply", "check_feature_set", "check_inputs", "feature_store", "load_repo",
-           "plan_index", "registered_plan"]
+__all__ = ["AppliedRepo", "RepoDefinitions", "apply", "check_feature_set", "check_inputs", "feature_store",
+           "load_repo", "plan_index", "registered_plan", "repo_objects"]
 
-# Feast primitive type name -> featureplat input dtypes it may be declared as.
-FEAST_TYPES: dict[str, tuple[str, ...]] = {
-    "Int64": ("int64",),
-    "Int32": ("int64",),
-    "Float64": ("float64",),
-    "Float32": ("float32", "float64"),
-    "String": ("string",),
-    "Bool": ("bool",),
-    "UnixTimestamp": ("timestamp",),
-}
 _INDEX = "index.json"
 
 
@@ -103,7 +95,6 @@ class RepoDefinitions:
     root: Path
     feast: Any
     feature_sets: dict[str, FeatureSet] = field(default_factory=dict)
-    retrainings: dict[str, Any] = field(default_factory=dict)  # model name -> featureplat.mlflow.Retraining
 
     def views(self) -> dict[str, dict[str, str]]:
         """Feature view name -> {feature name: Feast type name}."""
@@ -124,34 +115,51 @@ class RepoDefinitions:
         return out
 
 
+def _repo_root(repo: str | os.PathLike) -> Path:
+    root = Path(repo).resolve()
+    if not (root / "feature_store.yaml").is_file():
+        raise InputError(f"{root} is not a feature repo: it has no feature_store.yaml")
+    return root
+
+
+def _module_objects(root: Path, kind: type) -> Iterator[Any]:
+    """Every instance of ``kind`` bound at the top level of the repo's modules (imported
+    by the caller, inside :func:`_in_repo`)."""
+    for module_name in _module_names(root):
+        module = sys.modules.get(module_name)
+        for attr in dir(module) if module is not None else ():
+            obj = getattr(module, attr)
+            if isinstance(obj, kind):
+                yield obj
+
+
+def repo_objects(repo: str | os.PathLike, kind: type) -> list[Any]:
+    """The distinct instances of ``kind`` the repo's modules define (how other layers find
+    their own declarations in a repo, e.g. the MLflow layer's retrainings)."""
+    root = _repo_root(repo)
+    out: list[Any] = []
+    with _in_repo(root):
+        _feast().parse_repo(Path("."))
+        for obj in _module_objects(root, kind):
+            if not any(o is obj for o in out):
+                out.append(obj)
+    return out
+
+
 def load_repo(repo: str | os.PathLike) -> RepoDefinitions:
     """Imports the repo's modules (honouring ``.feastignore``) and collects Feast objects
     and feature sets. Two feature sets with one name are refused."""
     repo_ops = _feast()
-    root = Path(repo).resolve()
-    if not (root / "feature_store.yaml").is_file():
-        raise InputError(f"{root} is not a feature repo: it has no feature_store.yaml")
+    root = _repo_root(repo)
     with _in_repo(root):
         contents = repo_ops.parse_repo(Path("."))
-        from featureplat.mlflow import Retraining
-
         sets: dict[str, FeatureSet] = {}
-        retrainings: dict[str, Retraining] = {}
-        for module_name in _module_names(root):
-            module = sys.modules.get(module_name)
-            for attr in dir(module) if module is not None else ():
-                obj = getattr(module, attr)
-                if isinstance(obj, FeatureSet):
-                    other = sets.get(obj.name)
-                    if other is not None and other is not obj:
-                        raise PlanError(f"feature set name {obj.name!r} is defined twice in {root}")
-                    sets[obj.name] = obj
-                elif isinstance(obj, Retraining):
-                    other = retrainings.get(obj.model_name)
-                    if other is not None and other is not obj:
-                        raise PlanError(f"two retrainings for model {obj.model_name!r} in {root}")
-                    retrainings[obj.model_name] = obj
-    return RepoDefinitions(root, contents, sets, retrainings)
+        for obj in _module_objects(root, FeatureSet):
+            other = sets.get(obj.name)
+            if other is not None and other is not obj:
+                raise PlanError(f"feature set name {obj.name!r} is defined twice in {root}")
+            sets[obj.name] = obj
+    return RepoDefinitions(root, contents, sets)
 
 
 def check_feature_set(fs: FeatureSet, views: Mapping[str, Mapping[str, str]],
@@ -168,14 +176,15 @@ def check_inputs(what: str, inputs: list[tuple[str, str, str]], views: Mapping[s
     """:func:`check_feature_set` over ``(name, dtype, source)`` triples (a plan's inputs)."""
     problems = []
     for name, dtype, source in inputs:
-        if not source.startswith("feast:"):
+        parsed = feast_ref(source)
+        if parsed is None:
             ftype = request_fields.get(name)
-            if ftype is not None and dtype not in FEAST_TYPES.get(ftype, ()):
+            if ftype is not None and dtype not in feast_input_dtypes(ftype):
                 problems.append(f"input {name!r}: request field {name!r} is {ftype} in the request source, "
                                 f"declared {dtype}")
             continue
-        ref = source[len("feast:"):]
-        view, feature = ref.split(":")
+        view, feature = parsed
+        ref = f"{view}:{feature}"
         if view not in views:
             known = ", ".join(sorted(views)) or "none"
             problems.append(f"input {name!r}: unknown feature view {view!r} (known: {known})")
@@ -186,10 +195,10 @@ def check_inputs(what: str, inputs: list[tuple[str, str, str]], views: Mapping[s
             problems.append(f"input {name!r}: unknown feature reference {ref!r}: feature view {view!r} "
                             f"has no feature {feature!r} (it has: {known})")
             continue
-        allowed = FEAST_TYPES.get(ftype)
-        if allowed is None:
+        allowed = feast_input_dtypes(ftype)
+        if not allowed:
             problems.append(f"input {name!r}: {ref} has Feast type {ftype}, which featureplat cannot read "
-                            f"(supported: {', '.join(FEAST_TYPES)})")
+                            f"(supported: {', '.join(feast_readable_types())})")
         elif dtype not in allowed:
             problems.append(f"input {name!r}: {ref} is {ftype} in Feast but declared {dtype} "
                             f"(use {' or '.join(allowed)})")
@@ -258,11 +267,12 @@ def apply(repo: str | os.PathLike, *, skip_source_validation: bool = False) -> A
                              "feature_sets": {}}
     for name, plan in plans.items():
         path = plan.save(out_dir / f"{name}.fpplan")
-        refs = [i["source"][len("feast:"):] for i in plan.inputs if i["source"].startswith("feast:")]
+        parsed = [r for r in (feast_ref(i["source"]) for i in plan.inputs) if r is not None]
+        refs = [f"{view}:{feature}" for view, feature in parsed]
         index["feature_sets"][name] = {
             "plan_hash": plan.plan_hash, "file": path.name, "feature_refs": refs,
-            "request_inputs": [i["name"] for i in plan.inputs if i["source"] == "request"],
-            "feature_views": view_records(store, [r.split(":")[0] for r in refs]),
+            "request_inputs": [i["name"] for i in plan.inputs if feast_ref(i["source"]) is None],
+            "feature_views": view_records(store, [view for view, _ in parsed]),
         }
     for stale in out_dir.glob("*.fpplan"):
         if stale.stem not in plans:

@@ -1,0 +1,4 @@
+"""``python -m featureplat.cli``."""
+from featureplat.cli import main
+
+main()

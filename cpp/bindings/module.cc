@@ -16,6 +16,7 @@
 #include "featureplat/analyzers.h"
 #include "featureplat/executor.h"
 #include "featureplat/feast_value.h"
+#include "featureplat/fit_rewrite.h"
 #include "featureplat/pit_join.h"
 #include "featureplat/plan.h"
 #include "featureplat/registry.h"
@@ -195,6 +196,20 @@ PlanSpec to_spec(py::handle h) {
   return spec;
 }
 
+py::dict from_params(const Params& params) {
+  py::dict out;
+  for (const auto& kv : params) {
+    if (kv.second.is_list) {
+      py::list l;
+      for (const Scalar& s : kv.second.values) l.append(from_scalar(s));
+      out[py::str(kv.first)] = l;
+    } else {
+      out[py::str(kv.first)] = from_scalar(kv.second.values[0]);
+    }
+  }
+  return out;
+}
+
 py::dict from_spec(const PlanSpec& spec) {
   py::list inputs, steps, outputs;
   for (const PlanInput& in : spec.inputs) {
@@ -209,17 +224,7 @@ py::dict from_spec(const PlanSpec& spec) {
     py::list args;
     for (int32_t a : st.args) args.append(a);
     d["args"] = args;
-    py::dict params;
-    for (const auto& kv : st.params) {
-      if (kv.second.is_list) {
-        py::list l;
-        for (const Scalar& s : kv.second.values) l.append(from_scalar(s));
-        params[py::str(kv.first)] = l;
-      } else {
-        params[py::str(kv.first)] = from_scalar(kv.second.values[0]);
-      }
-    }
-    d["params"] = params;
+    d["params"] = from_params(st.params);
     d["dtype"] = dtype_name(st.dtype);
     steps.append(d);
   }
@@ -273,21 +278,45 @@ std::vector<BatchInput> to_batches(const py::list& batches, size_t ninputs) {
 
 // ---- rows ----------------------------------------------------------------------------
 
-int64_t datetime_micros(PyObject* v, const std::string& name) {
-  if (!PyDateTime_Check(v)) raise("InputError", "input '" + name + "': not a datetime");
-  int64_t days = scalar::days_from_civil(PyDateTime_GET_YEAR(v), PyDateTime_GET_MONTH(v), PyDateTime_GET_DAY(v));
-  int64_t secs = ((days * 24 + PyDateTime_DATE_GET_HOUR(v)) * 60 + PyDateTime_DATE_GET_MINUTE(v)) * 60 +
-                 PyDateTime_DATE_GET_SECOND(v);
-  int64_t us = secs * 1000000 + PyDateTime_DATE_GET_MICROSECOND(v);
-  // Naive datetimes are UTC, as naive Arrow timestamps are; UTC itself needs no call.
+// A datetime's fields and UTC offset, for the core's conversion (civil_to_micros). A
+// datetime whose utcoffset() is None is naive, as Python defines it; UTC needs no call
+// (utcoffset may run Python code).
+CivilTime civil_of(PyObject* v) {
+  CivilTime t;
+  t.year = PyDateTime_GET_YEAR(v);
+  t.month = PyDateTime_GET_MONTH(v);
+  t.day = PyDateTime_GET_DAY(v);
+  t.hour = PyDateTime_DATE_GET_HOUR(v);
+  t.minute = PyDateTime_DATE_GET_MINUTE(v);
+  t.second = PyDateTime_DATE_GET_SECOND(v);
+  t.microsecond = PyDateTime_DATE_GET_MICROSECOND(v);
   PyObject* tz = PyDateTime_DATE_GET_TZINFO(v);
-  if (tz == Py_None || tz == PyDateTime_TimeZone_UTC) return us;
+  if (tz == Py_None) return t;
+  t.has_offset = true;
+  if (tz == PyDateTime_TimeZone_UTC) return t;
   py::object off = py::reinterpret_borrow<py::object>(v).attr("utcoffset")();
-  if (off.is_none()) return us;
-  int64_t off_us = (int64_t{PyDateTime_DELTA_GET_DAYS(off.ptr())} * 86400 + PyDateTime_DELTA_GET_SECONDS(off.ptr())) *
-                       1000000 +
-                   PyDateTime_DELTA_GET_MICROSECONDS(off.ptr());
-  return us - off_us;
+  if (off.is_none()) {
+    t.has_offset = false;
+    return t;
+  }
+  if (!PyDelta_Check(off.ptr())) {  // a datetime subclass (pandas' NaT) may answer anything
+    raise("InputError", std::string("a ") + Py_TYPE(v)->tp_name + " whose utcoffset() is not a timedelta");
+  }
+  t.offset_us = (int64_t{PyDateTime_DELTA_GET_DAYS(off.ptr())} * 86400 + PyDateTime_DELTA_GET_SECONDS(off.ptr())) *
+                    1000000 +
+                PyDateTime_DELTA_GET_MICROSECONDS(off.ptr());
+  return t;
+}
+
+// Microseconds of an aware datetime; `what` names it in errors ("input 'x'", "'at'").
+int64_t datetime_micros(PyObject* v, const std::string& what) {
+  if (!PyDateTime_Check(v)) {
+    raise("InputError", what + ": expected a datetime, got " + std::string(Py_TYPE(v)->tp_name));
+  }
+  int64_t us = 0;
+  Status st = civil_to_micros(civil_of(v), &us);
+  if (!st.ok()) raise_status(Status(st.code(), what + ": " + st.message()));
+  return us;
 }
 
 SourceValue to_source(PyObject* v, const std::string& name) {
@@ -330,8 +359,23 @@ SourceValue to_source(PyObject* v, const std::string& name) {
     return s;
   }
   if (PyDateTime_Check(v)) {
+    // A naive one is refused by the core's check_source, with the batch path's words.
+    CivilTime t = civil_of(v);
+    // pandas' NaT is a datetime without a zone that is not equal to itself: a null.
+    // (PyObject_RichCompareBool would short-cut on identity.)
+    if (!t.has_offset) {
+      py::object ne = py::reinterpret_steal<py::object>(PyObject_RichCompare(v, v, Py_NE));
+      if (!ne) throw py::error_already_set();
+      const int is_nat = PyObject_IsTrue(ne.ptr());
+      if (is_nat < 0) throw py::error_already_set();
+      if (is_nat) return s;
+    }
     s.kind = SourceKind::kTimestamp;
-    s.i = datetime_micros(v, name);
+    s.naive = !t.has_offset;
+    if (!s.naive) {
+      Status st = civil_to_micros(t, &s.i);
+      if (!st.ok()) raise_status(Status(st.code(), "input '" + name + "': " + st.message()));
+    }
     return s;
   }
   // numpy scalars and other number-likes.
@@ -343,14 +387,10 @@ SourceValue to_source(PyObject* v, const std::string& name) {
     return s;
   }
   if (py::isinstance(h, np.attr("datetime64"))) {
-    py::object unit_info = np.attr("datetime_data")(h.attr("dtype"));
-    std::string unit = unit_info[py::int_(0)].cast<std::string>();
-    int64_t raw = h.attr("astype")("int64").attr("item")().cast<int64_t>();
-    if (raw == std::numeric_limits<int64_t>::min()) return s;  // NaT
-    char u = unit == "s" ? 's' : unit == "ms" ? 'm' : unit == "us" ? 'u' : unit == "ns" ? 'n' : '?';
-    if (u == '?') raise("InputError", "input '" + name + "': datetime64 unit '" + unit + "' is not supported");
+    // numpy datetimes have no time zone: naive, refused by check_source (NaT is null).
+    if (np.attr("isnat")(h).cast<bool>()) return s;
     s.kind = SourceKind::kTimestamp;
-    if (!timestamp_to_micros(raw, u, &s.i)) raise("InputError", "input '" + name + "': timestamp out of range");
+    s.naive = true;
     return s;
   }
   if (py::isinstance(h, np.attr("integer"))) return to_source(h.attr("item")().ptr(), name);
@@ -389,6 +429,106 @@ py::object scalar_value(const Scalar& s) {
     case DType::kString: return py::str(s.s);
     default: return py::int_(s.i);
   }
+}
+
+// ---- fit: plan documents and values between the driver and the rewrite ----------------
+
+// A Python value as an analyzer statistic (what PyAnalyzer::result() gave out).
+Scalar value_scalar(py::handle v, const std::string& where) {
+  if (v.is_none()) return Scalar::Null();
+  if (PyBool_Check(v.ptr())) return Scalar::Bool(v.ptr() == Py_True);
+  if (PyLong_Check(v.ptr())) return Scalar::Int(as_int64(v, where));
+  if (PyFloat_Check(v.ptr())) return Scalar::Float(PyFloat_AS_DOUBLE(v.ptr()));
+  if (PyUnicode_Check(v.ptr())) return Scalar::Str(v.cast<std::string>());
+  raise("PlanError", where + ": expected None, a bool, an int, a float or a str");
+}
+
+AnalyzerResult to_analyzer_result(py::handle h, const std::string& where) {
+  AnalyzerResult r;
+  for (auto kv : as_dict(h, where)) {
+    if (!PyUnicode_Check(kv.first.ptr())) raise("PlanError", where + ": statistic names must be strings");
+    std::string name = kv.first.cast<std::string>();
+    if (py::isinstance<py::list>(kv.second)) {
+      std::vector<Scalar>& l = r.lists[name];
+      for (py::handle e : kv.second) l.push_back(value_scalar(e, where + "." + name));
+    } else {
+      r.scalars[name] = value_scalar(kv.second, where + "." + name);
+    }
+  }
+  return r;
+}
+
+// The rewrite names steps through the driver's renderer (display text lives in Python).
+StepDescriber describer(const py::object& describe) {
+  if (describe.is_none()) return [](int32_t step) { return "step " + std::to_string(step); };
+  return [describe](int32_t step) { return py::str(describe(step)).cast<std::string>(); };
+}
+
+// `doc` with the steps and outputs of `spec` (name, inputs, format version kept).
+py::dict document_like(py::handle doc, const PlanSpec& spec) {
+  py::dict out;
+  for (auto kv : as_dict(doc, "plan")) out[kv.first] = kv.second;
+  py::dict body = from_spec(spec);
+  out["steps"] = body["steps"];
+  out["outputs"] = body["outputs"];
+  return out;
+}
+
+// The next level's document. A step carried over from `doc` lists its parameters in the
+// order `doc` has them, a step a rewrite created in its op's declared order (the order the
+// DSL writes them in): the order shows in display text, which the fit records.
+py::dict applied_document(py::handle doc, const FitApplied& applied) {
+  py::dict out = document_like(doc, applied.plan);
+  py::handle old_steps = get(as_dict(doc, "plan"), "steps", "plan");
+  py::list steps = out["steps"];
+  for (size_t k = 0; k < applied.plan.steps.size(); ++k) {
+    const PlanStep& st = applied.plan.steps[k];
+    std::vector<std::string> order;
+    if (applied.origin[k] >= 0) {
+      py::dict written = as_dict(as_dict(old_steps[py::int_(applied.origin[k])], "step")["params"], "step params");
+      for (auto kv : written) order.push_back(py::str(kv.first).cast<std::string>());
+    } else if (const OpDef* def = Registry::Get().find(st.op)) {
+      for (const ParamSpec& ps : def->params) order.push_back(ps.name);
+    }
+    py::dict all = from_params(st.params), params;
+    for (const std::string& name : order) {
+      if (all.contains(name)) params[py::str(name)] = all[py::str(name)];
+    }
+    for (auto kv : all) {
+      if (!params.contains(kv.first)) params[kv.first] = kv.second;
+    }
+    as_dict(steps[k], "step")["params"] = params;
+  }
+  return out;
+}
+
+std::string doc_name(py::handle doc) {
+  PyObject* v = PyDict_GetItemString(as_dict(doc, "plan").ptr(), "name");
+  return v && PyUnicode_Check(v) ? py::str(v).cast<std::string>() : std::string("plan");
+}
+
+py::dict from_record(const FitRecord& r) {
+  py::dict d;
+  d["features"] = py::cast(r.features);
+  d["transform"] = r.transform;
+  d["expression"] = r.expression;
+  d["rows"] = from_scalar(Scalar::Int(r.rows));
+  d["statistics"] = from_params(r.statistics);
+  return d;
+}
+
+FitRecord to_record(py::handle h, const std::string& where) {
+  py::dict d = as_dict(h, where);
+  FitRecord r;
+  py::handle features = get(d, "features", where);
+  if (!py::isinstance<py::list>(features)) raise("PlanError", where + ".features must be a list");
+  for (py::handle f : features) {
+    if (!PyUnicode_Check(f.ptr())) raise("PlanError", where + ".features must hold strings");
+    r.features.push_back(f.cast<std::string>());
+  }
+  r.transform = get_str(d, "transform", where);
+  r.statistics = to_params(as_dict(get(d, "statistics", where), where + ".statistics"), where + ".statistics");
+  return r;
 }
 
 // An analyzer state owned by Python (fit keeps one per fitted transform).
@@ -582,8 +722,9 @@ class PyProgram {
     }
   }
 
+  // `index`: the caller's row number, named in conversion errors as the batch path names it.
   template <typename CopyOut>
-  void run_row(const RowInputs& in, CopyOut copy_out) {
+  void run_row(const RowInputs& in, int64_t index, CopyOut copy_out) {
     RowRunner* r = runner_.get();
     std::unique_ptr<RowRunner> own;
     if (busy_) {  // defensive: phase 2 makes no Python calls, so this should not happen
@@ -593,7 +734,7 @@ class PyProgram {
       busy_ = true;
     }
     Status st;
-    for (size_t i = 0; i < input_keys_.size() && st.ok(); ++i) st = r->set_input(static_cast<int>(i), in.values[i]);
+    for (size_t i = 0; i < input_keys_.size() && st.ok(); ++i) st = r->set_input(static_cast<int>(i), in.values[i], index);
     if (st.ok()) {
       r->run();
       copy_out(*r);
@@ -602,10 +743,10 @@ class PyProgram {
     if (!st.ok()) raise_status(st);
   }
 
-  py::array_t<double> row_vector(const py::handle& row) {
+  py::array_t<double> row_vector(const py::handle& row, int64_t index) {
     if (!numeric_) raise("InputError", "the plan has string or timestamp features; use to='dict'");
     py::array_t<double> out(static_cast<py::ssize_t>(output_keys_.size()));
-    vector_into(row, out.mutable_data());
+    vector_into(row, out.mutable_data(), index);
     return out;
   }
 
@@ -617,15 +758,15 @@ class PyProgram {
     const size_t no = output_keys_.size();
     py::array_t<double> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(no)});
     double* p = out.mutable_data();
-    for (Py_ssize_t i = 0; i < n; ++i) vector_into(PyList_GET_ITEM(rows.ptr(), i), p + static_cast<size_t>(i) * no);
+    for (Py_ssize_t i = 0; i < n; ++i) vector_into(PyList_GET_ITEM(rows.ptr(), i), p + static_cast<size_t>(i) * no, i);
     return out;
   }
 
-  void vector_into(const py::handle& row, double* p) {
+  void vector_into(const py::handle& row, double* p, int64_t index) {
     RowInputs in(input_keys_.size());
     read_row(row, &in);
     size_t no = output_keys_.size();
-    run_row(in, [&](const RowRunner& r) {
+    run_row(in, index, [&](const RowRunner& r) {
       for (size_t j = 0; j < no; ++j) {
         const Slot& s = r.output(static_cast<int>(j));
         if (!s.valid[0]) { p[j] = std::numeric_limits<double>::quiet_NaN(); continue; }
@@ -647,12 +788,12 @@ class PyProgram {
   };
 
   // raw: timestamps as int microseconds (any int64), else Python datetimes in UTC.
-  py::dict row_dict(const py::handle& row, bool raw) {
+  py::dict row_dict(const py::handle& row, bool raw, int64_t index) {
     RowInputs in(input_keys_.size());
     read_row(row, &in);
     const size_t no = output_keys_.size();
     SmallBuf<OutValue, 32> vals(no);
-    run_row(in, [&](const RowRunner& r) {
+    run_row(in, index, [&](const RowRunner& r) {
       for (size_t j = 0; j < no; ++j) {
         const Slot& s = r.output(static_cast<int>(j));
         OutValue& o = vals[j];
@@ -783,6 +924,57 @@ PYBIND11_MODULE(_core, m) {
     if (!r.ok()) raise_status(r.status());
   }, "Strictly binds a stored plan; raises PlanError when it does not.");
 
+  // The analyze pass (featureplat/plan/fit.py drives it; the rules are in fit_rewrite.h).
+  m.def("fit_level", [](py::handle doc, int64_t exact_budget, py::object describe) -> py::object {
+    Result<std::optional<FitLevel>> r = fit_level(to_spec(doc), exact_budget, describer(describe));
+    if (!r.ok()) raise_status(r.status());
+    if (!r.value()) return py::none();
+    const FitLevel& level = *r.value();
+    py::list steps;
+    for (const ReadyStep& s : level.ready) {
+      py::list analyzers;
+      for (const AnalyzerSpec& a : s.analyzers) analyzers.append(py::make_tuple(a.kind, from_params(a.params)));
+      py::dict d;
+      d["step"] = s.step;
+      d["features"] = py::cast(s.features);
+      d["dtype"] = dtype_name(s.input);
+      d["analyzers"] = analyzers;
+      steps.append(d);
+    }
+    py::dict out;
+    out["analysis"] = from_spec(level.analysis);
+    out["steps"] = steps;
+    return out;
+  }, py::arg("doc"), py::arg("exact_budget"), py::arg("describe") = py::none(),
+     "The next analysis pass of a plan document: None when no fitted step is left, else "
+     "{'analysis': plan whose output i is the argument of ready step i, 'steps': [{'step', "
+     "'features', 'dtype', 'analyzers': [(kind, params)]}]}. describe(step) -> str names steps in "
+     "messages.");
+
+  m.def("fit_apply", [](py::handle doc, const py::list& results, int64_t rows, py::object describe) {
+    std::vector<AnalyzerResult> rs;
+    size_t k = 0;
+    for (py::handle h : results) rs.push_back(to_analyzer_result(h, "results[" + std::to_string(k++) + "]"));
+    Result<FitApplied> r = fit_apply(to_spec(doc), doc_name(doc), rs, rows, describer(describe));
+    if (!r.ok()) raise_status(r.status());
+    py::list records;
+    for (const FitRecord& rec : r.value().records) records.append(from_record(rec));
+    return py::make_tuple(applied_document(doc, r.value()), records);
+  }, py::arg("doc"), py::arg("results"), py::arg("rows"), py::arg("describe") = py::none(),
+     "Rewrites the ready fitted steps of a plan document with their analyzer results (one per "
+     "analyzer fit_level named, in its order): (next document, [record per ready step]).");
+
+  m.def("fit_finish", [](py::handle doc, const py::list& records) {
+    std::vector<FitRecord> rs;
+    size_t k = 0;
+    for (py::handle h : records) rs.push_back(to_record(h, "records[" + std::to_string(k++) + "]"));
+    Result<PlanSpec> r = fit_finish(to_spec(doc), doc_name(doc), rs);
+    if (!r.ok()) raise_status(r.status());
+    return document_like(doc, r.value());
+  }, py::arg("doc"), py::arg("records"),
+     "The fitted document: one_hot features (named in this fit's records) expanded into their "
+     "columns, then optimized.");
+
   m.def("timestamp_to_micros", [](int64_t value, const std::string& unit) {
     int64_t us = 0;
     char u = unit == "s" ? 's' : unit == "ms" ? 'm' : unit == "us" ? 'u' : unit == "ns" ? 'n' : '?';
@@ -790,6 +982,55 @@ PYBIND11_MODULE(_core, m) {
     if (!timestamp_to_micros(value, u, &us)) raise("InputError", "timestamp is outside the microsecond range");
     return us;
   }, "Scales an Arrow timestamp value to microseconds exactly as the batch path does.");
+
+  m.def("datetime_to_micros", [](py::handle value, const std::string& what) {
+    return datetime_micros(value.ptr(), what);
+  }, py::arg("value"), py::arg("what") = "datetime",
+     "Microseconds since the epoch (UTC) of an aware datetime: the conversion row inputs get. A naive "
+     "datetime is an InputError naming `what`.");
+
+  m.def("visible_mask", [](py::handle event_ts, py::handle ttl_us, int64_t t) {
+    // Lists of ints (what serving builds per request) or 1-D int64 numpy arrays.
+    auto int64s = [](py::handle h, const char* name) {
+      std::vector<int64_t> v;
+      if (PyList_Check(h.ptr()) || PyTuple_Check(h.ptr())) {
+        const Py_ssize_t n = PySequence_Fast_GET_SIZE(h.ptr());
+        v.resize(static_cast<size_t>(n));
+        for (Py_ssize_t i = 0; i < n; ++i) {
+          PyObject* x = PySequence_Fast_GET_ITEM(h.ptr(), i);
+          int overflow = 0;
+          long long y = PyLong_Check(x) && !PyBool_Check(x) ? PyLong_AsLongLongAndOverflow(x, &overflow) : 0;
+          if (!PyLong_Check(x) || PyBool_Check(x) || overflow) {
+            raise("InputError", std::string("visible_mask: ") + name + "[" + std::to_string(i) +
+                                    "] must be an int64 integer");
+          }
+          v[static_cast<size_t>(i)] = y;
+        }
+        return v;
+      }
+      if (!py::isinstance<py::array>(h)) {
+        raise("InputError", std::string("visible_mask: ") + name + " must be a list of ints or an int64 array");
+      }
+      py::array a = py::reinterpret_borrow<py::array>(h);
+      if (a.ndim() != 1 || a.dtype().kind() != 'i' || a.dtype().itemsize() != 8) {
+        raise("InputError", std::string("visible_mask: ") + name + " must be a one-dimensional int64 array");
+      }
+      auto c = py::array_t<int64_t, py::array::c_style>::ensure(a);
+      v.assign(c.data(), c.data() + c.shape(0));
+      return v;
+    };
+    std::vector<int64_t> ev = int64s(event_ts, "event_ts"), ttl = int64s(ttl_us, "ttl_us");
+    if (ev.size() != ttl.size()) {
+      raise("InputError", "visible_mask: " + std::to_string(ev.size()) + " event times but " +
+                              std::to_string(ttl.size()) + " TTLs");
+    }
+    std::string out(ev.size(), '\0');
+    visible_mask(ev.data(), ttl.data(), static_cast<int64_t>(ev.size()), t,
+                 reinterpret_cast<uint8_t*>(&out[0]));
+    return py::bytes(out);
+  }, py::arg("event_ts"), py::arg("ttl_us"), py::arg("t"),
+     "The point-in-time join's TTL rule (see pit_join.h) over (event time, ttl) pairs at time t: "
+     "bytes, 1 where visible.");
 
   m.def("xxh64", [](py::bytes data, uint64_t seed) {
     std::string s = data;
@@ -810,9 +1051,9 @@ PYBIND11_MODULE(_core, m) {
       .def("transform_matrix", &PyProgram::transform_matrix)
       .def("check_batches", &PyProgram::check_batches)
       .def("analyze", &PyProgram::analyze)
-      .def("row_vector", &PyProgram::row_vector)
+      .def("row_vector", &PyProgram::row_vector, py::arg("row"), py::arg("index") = 0)
       .def("rows_matrix", &PyProgram::rows_matrix)
-      .def("row_dict", &PyProgram::row_dict, py::arg("row"), py::arg("raw") = false)
+      .def("row_dict", &PyProgram::row_dict, py::arg("row"), py::arg("raw") = false, py::arg("index") = 0)
       .def("output_types", &PyProgram::output_types);
 
   // Point-in-time (as-of) join core; see featureplat/pit_join.h. The helper lambda checks

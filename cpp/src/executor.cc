@@ -34,11 +34,10 @@ bool timestamp_to_micros(int64_t value, char unit, int64_t* out) {
   }
 }
 
-bool source_accepted(SourceKind kind, DType declared) {
+static bool source_accepted(SourceKind kind, DType declared) {
   switch (declared) {
     case DType::kBool: return kind == SourceKind::kNull || kind == SourceKind::kBool;
     case DType::kInt64:
-      return kind == SourceKind::kNull || kind == SourceKind::kInt64 || kind == SourceKind::kUInt64;
     case DType::kFloat64:
     case DType::kFloat32:
       return kind == SourceKind::kNull || kind == SourceKind::kInt64 || kind == SourceKind::kUInt64 ||
@@ -65,14 +64,39 @@ static const char* source_name(SourceKind k) {
   return "?";
 }
 
+static Status naive_error() {
+  return Status(ErrorCode::kInputError,
+                "naive datetime (a timestamp without a time zone) is ambiguous; give it a time zone (e.g. UTC)");
+}
+
+// The message depends on the input and the kind only, never on the path or the row, so
+// the batch path (one check per column) and the row path (one per value) say the same.
+Status check_source(SourceKind kind, bool naive, const PlanInput& in) {
+  if (!source_accepted(kind, in.declared)) {
+    return Status(ErrorCode::kInputError, "input '" + in.name + "': declared " + dtype_name(in.declared) +
+                                              " but got " + source_name(kind) +
+                                              " values; convert them or declare the input accordingly");
+  }
+  if (kind == SourceKind::kTimestamp && naive) {
+    return Status(ErrorCode::kInputError, "input '" + in.name + "': " + naive_error().message());
+  }
+  return Status::OK();
+}
+
+static std::string float_text(double f) {
+  char buf[48];
+  return std::string(buf, scalar::format_double_repr(f, buf));
+}
+
 Status convert_source(const SourceValue& v, DType declared, Slot& out, int64_t row, StringArena*) {
-  if (v.kind == SourceKind::kNull) {
+  auto set_null = [&] {
     out.valid[row] = 0;
     if (declared == DType::kString) out.as<StrView>()[row] = StrView{"", 0};
     else if (declared == DType::kBool) out.as<uint8_t>()[row] = 0;
     else out.as<int64_t>()[row] = 0;
     return Status::OK();
-  }
+  };
+  if (v.kind == SourceKind::kNull) return set_null();
   out.valid[row] = 1;
   auto too_big = [&](const char* what) {
     return Status(ErrorCode::kValueError,
@@ -87,6 +111,21 @@ Status convert_source(const SourceValue& v, DType declared, Slot& out, int64_t r
       if (v.kind == SourceKind::kUInt64) {
         if (v.u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return too_big("int64");
         out.as<int64_t>()[row] = static_cast<int64_t>(v.u);
+      } else if (v.kind == SourceKind::kFloat64 || v.kind == SourceKind::kFloat32) {
+        // Only int64 inputs take floats (check_source): pandas holds a nullable integer
+        // column as float64 with NaN for missing, so NaN is null and integral values are
+        // exact; anything else would be a silent rounding.
+        if (std::isnan(v.f)) return set_null();
+        // [-2^63, 2^63): the doubles that fit int64 (2^63 itself is INT64_MAX + 1).
+        if (!(v.f >= -0x1p63 && v.f < 0x1p63)) {
+          return Status(ErrorCode::kValueError, "float " + float_text(v.f) + " is outside the int64 range", row);
+        }
+        if (std::trunc(v.f) != v.f) {
+          return Status(ErrorCode::kValueError,
+                        "float " + float_text(v.f) + " is not an integer (an int64 input takes integral floats)",
+                        row);
+        }
+        out.as<int64_t>()[row] = static_cast<int64_t>(v.f);
       } else {
         out.as<int64_t>()[row] = v.i;
       }
@@ -113,6 +152,31 @@ Status convert_source(const SourceValue& v, DType declared, Slot& out, int64_t r
   }
 }
 
+// A conversion error of input `in` at the caller's row `row`: the same text on both paths.
+static Status at_row(const PlanInput& in, int64_t row, const Status& st) {
+  return Status(st.code(), "input '" + in.name + "' row " + std::to_string(row) + ": " + st.message(), row);
+}
+
+Status civil_to_micros(const CivilTime& t, int64_t* out) {
+  if (!t.has_offset) return naive_error();
+  if (t.month < 1 || t.month > 12 || t.day < 1 || t.day > 31 || t.hour < 0 || t.hour > 23 || t.minute < 0 ||
+      t.minute > 59 || t.second < 0 || t.second > 60 || t.microsecond < 0 || t.microsecond > 999999 ||
+      t.year < -290000 || t.year > 290000) {
+    return Status(ErrorCode::kValueError, "date or time field out of range");
+  }
+  // |year| <= 290000 keeps every intermediate below 2^63 (290000 years ~ 9.2e18 us is
+  // the int64 limit, checked by the overflow builtins).
+  const int64_t days = scalar::days_from_civil(t.year, static_cast<unsigned>(t.month), static_cast<unsigned>(t.day));
+  const int64_t secs = ((days * 24 + t.hour) * 60 + t.minute) * 60 + t.second;
+  int64_t us = 0;
+  if (__builtin_mul_overflow(secs, int64_t{1000000}, &us) || __builtin_add_overflow(us, t.microsecond, &us) ||
+      __builtin_sub_overflow(us, t.offset_us, &us)) {
+    return Status(ErrorCode::kValueError, "datetime is outside the microsecond range");
+  }
+  *out = us;
+  return Status::OK();
+}
+
 // ---- Arrow column reading ------------------------------------------------------------
 
 namespace {
@@ -122,6 +186,7 @@ struct ColumnReader {
   int width = 0;          // integer byte width
   bool is_signed = true;  // integer signedness
   char unit = 'u';        // timestamp unit
+  bool naive = false;     // timestamp without a time zone
   bool large = false;     // int64 string offsets
   const uint8_t* bitmap = nullptr;
   const uint8_t* values = nullptr;
@@ -160,14 +225,12 @@ Status make_reader(const ArrowSchema* schema, const ArrowArray* array, const Pla
            (f[2] == 's' || f[2] == 'm' || f[2] == 'u' || f[2] == 'n')) {
     r->kind = SourceKind::kTimestamp;
     r->unit = f[2];
+    r->naive = f.size() == 4;  // "ts?:" with an empty time zone
   } else {
     return input_error(in.name, "unsupported Arrow type (format '" + f + "'); declared " +
                                     dtype_name(in.declared));
   }
-  if (!source_accepted(r->kind, in.declared)) {
-    return input_error(in.name, std::string("declared ") + dtype_name(in.declared) + " but the column holds " +
-                                    source_name(r->kind) + " values; cast it or declare the input accordingly");
-  }
+  FP_RETURN_NOT_OK(check_source(r->kind, r->naive, in));
   if (array->length < 0 || array->offset < 0 || array->n_buffers < want_buffers ||
       (want_buffers > 0 && !array->buffers)) {
     return input_error(in.name, "malformed Arrow array");
@@ -296,15 +359,11 @@ class ExecContext {
       for (int64_t i = 0; i < n; ++i) {
         SourceValue v = read_value(r, base + i);
         if (v.kind == SourceKind::kTimestamp && !timestamp_to_micros(v.i, r.unit, &v.i)) {
-          return Status(ErrorCode::kValueError,
-                        "input '" + in.name + "': timestamp at row " + std::to_string(global_row + i) +
-                            " is outside the microsecond range", global_row + i);
+          return at_row(in, global_row + i,
+                        Status(ErrorCode::kValueError, "timestamp is outside the microsecond range"));
         }
         Status stc = convert_source(v, in.declared, s, i, nullptr);
-        if (!stc.ok()) {
-          return Status(stc.code(), "input '" + in.name + "' row " + std::to_string(global_row + i) + ": " +
-                                        stc.message(), global_row + i);
-        }
+        if (!stc.ok()) return at_row(in, global_row + i, stc);
       }
     }
     return Status::OK();
@@ -694,13 +753,10 @@ RowRunner::RowRunner(std::shared_ptr<const Program> program)
 
 RowRunner::~RowRunner() = default;
 
-Status RowRunner::set_input(int i, const SourceValue& v) {
+Status RowRunner::set_input(int i, const SourceValue& v, int64_t row) {
   const BoundPlan& plan = program_->plan();
   const PlanInput& in = plan.inputs[i];
-  if (!source_accepted(v.kind, in.declared)) {
-    return Status(ErrorCode::kInputError, "input '" + in.name + "': declared " + dtype_name(in.declared) +
-                                              " but got a " + source_name(v.kind) + " value");
-  }
+  FP_RETURN_NOT_OK(check_source(v.kind, v.naive, in));
   // An input no step reads is type-checked (above) but its value is not converted, as on
   // the batch path.
   if (input_steps_[i].empty()) return Status::OK();
@@ -708,7 +764,7 @@ Status RowRunner::set_input(int i, const SourceValue& v) {
   scratch.valid = &scratch_valid_;
   scratch.data = scratch_data_;
   Status st = convert_source(v, in.declared, scratch, 0, nullptr);
-  if (!st.ok()) return Status(st.code(), "input '" + in.name + "': " + st.message());
+  if (!st.ok()) return at_row(in, row, st);
   for (int32_t sid : input_steps_[i]) {
     Slot& dst = ctx_->slot(sid);
     dst.valid[0] = scratch_valid_;

@@ -172,18 +172,18 @@ inline int64_t lookup(const Index& ix, int64_t key, int64_t ts, int64_t ttl_us) 
   const int64_t* p = std::upper_bound(first, last, ts);
   if (p == first) return -1;
   --p;
-  if (ttl_us > 0) {
-    // Inclusive lower bound ts - ttl, saturating instead of overflowing.
-    int64_t lower = ts < std::numeric_limits<int64_t>::min() + ttl_us ? std::numeric_limits<int64_t>::min()
-                                                                       : ts - ttl_us;
-    if (*p < lower) return -1;
-  }
+  // The latest candidate is within the TTL or none is: the rule serving applies too.
+  if (!visible_at(*p, ts, ttl_us)) return -1;
   return ix.rows[static_cast<size_t>(p - ix.ts.data())];
 }
 
 constexpr int64_t kMorsel = 16384;
 
 }  // namespace
+
+void visible_mask(const int64_t* event_ts, const int64_t* ttl_us, int64_t n, int64_t t, uint8_t* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = visible_at(event_ts[i], t, ttl_us[i]) ? 1 : 0;
+}
 
 Status asof_join(const int64_t* entity_key, const uint8_t* entity_key_valid, const int64_t* entity_ts,
                  int64_t n_entities, const int64_t* feat_key, const uint8_t* feat_key_valid,

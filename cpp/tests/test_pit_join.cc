@@ -105,6 +105,63 @@ TEST_CASE(pit_ttl_bound_is_inclusive) {
   CHECK(join(e, f, 0) == unlimited);
 }
 
+TEST_CASE(pit_visible_at_boundaries) {
+  // The TTL rule serving and the join share: t - ttl <= event <= t, ttl <= 0 unlimited.
+  const int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
+  CHECK(visible_at(100, 100, 50));   // event == t
+  CHECK(!visible_at(101, 100, 50));  // newer than t
+  CHECK(visible_at(50, 100, 50));    // event == t - ttl: the bound is inclusive
+  CHECK(!visible_at(49, 100, 50));   // one microsecond older: expired
+  CHECK(visible_at(lo, 100, 0));     // ttl 0: no lower bound
+  CHECK(visible_at(lo, 100, -5));    // a negative ttl is unlimited too
+  CHECK(!visible_at(101, 100, 0));   // but never newer than t
+  // Extremes: t - ttl would overflow below INT64_MIN and saturates instead.
+  CHECK(visible_at(lo, lo, 1));
+  CHECK(visible_at(lo, lo + 5, hi));
+  CHECK(!visible_at(lo, 0, hi));     // 0 - INT64_MAX = INT64_MIN + 1 > lo: expired
+  CHECK(!visible_at(lo, 1, hi));     // 1 - INT64_MAX = INT64_MIN + 2 > lo: expired
+  CHECK(visible_at(lo + 2, 1, hi));  // exactly at the bound
+  CHECK(visible_at(hi, hi, hi));
+  CHECK(visible_at(0, hi, hi));      // hi - hi = 0: at the bound
+  CHECK(!visible_at(-1, hi, hi));
+  CHECK(!visible_at(hi, lo, 0));
+  CHECK(visible_at(lo, lo, hi));
+}
+
+TEST_CASE(pit_visible_mask_is_visible_at_and_the_join_uses_it) {
+  const int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
+  const std::vector<int64_t> specials = {lo, lo + 1, lo + 2, -1, 0, 1, 49, 50, 51, 100, 101, hi - 1, hi};
+  uint64_t seed = 99;
+  std::vector<int64_t> ev, ttl;
+  for (int i = 0; i < 4000; ++i) {
+    const uint64_t r = splitmix(seed);
+    ev.push_back(r % 3 == 0 ? specials[splitmix(seed) % specials.size()]
+                            : static_cast<int64_t>(splitmix(seed) % 400) - 100);
+    ttl.push_back(r % 5 == 0 ? specials[splitmix(seed) % specials.size()] : static_cast<int64_t>(splitmix(seed) % 120));
+  }
+  for (int64_t t : {lo, int64_t{-1}, int64_t{0}, int64_t{100}, hi}) {
+    std::vector<uint8_t> mask(ev.size(), 7);
+    visible_mask(ev.data(), ttl.data(), static_cast<int64_t>(ev.size()), t, mask.data());
+    int64_t wrong = 0;
+    for (size_t i = 0; i < ev.size(); ++i) {
+      // Reference in 128-bit arithmetic: no saturation needed.
+      const __int128 lower = static_cast<__int128>(t) - ttl[i];
+      const bool want = ev[i] <= t && (ttl[i] <= 0 || ev[i] >= lower);
+      if (mask[i] != (want ? 1 : 0) || visible_at(ev[i], t, ttl[i]) != want) ++wrong;
+      // The join over a one-row feature table answers the same.
+      if (i < 600 && ttl[i] >= 0) {
+        Feat f;
+        f.add(1, ev[i]);
+        Ent e;
+        e.add(1, t);
+        if (join(e, f, ttl[i])[0] != (want ? 0 : -1)) ++wrong;
+      }
+    }
+    CHECK_EQ(wrong, 0);
+  }
+  visible_mask(nullptr, nullptr, 0, 0, nullptr);  // empty: touches nothing
+}
+
 TEST_CASE(pit_ttl_does_not_fall_back_to_older_rows) {
   // The latest row at or before the entity ts is expired; an even older row is too.
   Feat f;

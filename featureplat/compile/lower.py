@@ -9,6 +9,7 @@ from featureplat.dsl.expr import Expr
 from featureplat.dsl.feature_set import FeatureSet
 from featureplat.errors import FeatureplatError, PlanError
 from featureplat.plan import FORMAT_VERSION, Plan
+from featureplat.plan.names import check_name
 
 _STEP_PREFIX = re.compile(r"^step \d+: ")
 
@@ -24,6 +25,7 @@ def compile(feature_set: FeatureSet) -> Plan:
     """
     if not isinstance(feature_set, FeatureSet):
         raise PlanError(f"compile expects a FeatureSet, got {type(feature_set).__name__}")
+    check_name(feature_set.name, "feature set name")  # again: the object may have been changed since
     names = list(feature_set.inputs)
     index = {n: i for i, n in enumerate(names)}
     steps: list[dict] = []

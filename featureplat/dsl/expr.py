@@ -3,16 +3,16 @@ node; semantics live in the C++ op registry (see ``featureplat.ops()``)."""
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from typing import Any, Iterable, Mapping
 
-from featureplat.errors import PlanError
+from featureplat import _core
+from featureplat.errors import InputError, PlanError
 from featureplat.plan.dtypes import COMPUTED_DTYPES
+from featureplat.plan.text import render_node
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 DTYPES = COMPUTED_DTYPES
-_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 
 
 def _scalar(value: Any, dtype: str | None = None) -> dict:
@@ -34,9 +34,10 @@ def _scalar(value: Any, dtype: str | None = None) -> dict:
     elif isinstance(value, str):
         kind, v = "string", value
     elif isinstance(value, _dt.datetime):
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=_dt.timezone.utc)
-        delta = aware - _EPOCH
-        kind, v = "timestamp", (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+        try:  # the core's one datetime conversion: a naive datetime is refused, as for inputs
+            kind, v = "timestamp", _core.datetime_to_micros(value, f"literal {value!r}")
+        except InputError as err:
+            raise PlanError(str(err)) from None
     else:
         raise PlanError(f"unsupported literal {value!r} of type {type(value).__name__}")
     if dtype is not None and dtype != kind:
@@ -55,15 +56,6 @@ def _freeze(value: Any) -> Any:
     if isinstance(value, dict):
         return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
     return value
-
-
-def _repr_scalar(s: dict) -> str:
-    v = s["value"]
-    if s["dtype"] == "float64" and isinstance(v, float) and not math.isfinite(v):
-        return f"float({str(v)!r})"
-    if s["dtype"] == "timestamp" and v is not None:
-        return f"timestamp({v})"
-    return repr(v)
 
 
 class Expr:
@@ -494,40 +486,9 @@ def _str_param(v, what: str) -> dict:
     return _scalar(v)
 
 
-_INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%", "pow": "**",
-          "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "and": "&", "or": "|"}
-_NAMESPACED = {"str_": "str", "dt_": "dt"}
-
-
 def _render(e: Expr) -> str:
-    op = e._op
-    if op == "col":
-        return f"col({e._name!r})"
-    if op == "const":
-        return f"lit({_repr_scalar(e._params['value'])})"
-    if op in _INFIX:
-        return f"({_render(e._args[0])} {_INFIX[op]} {_render(e._args[1])})"
-    if op == "neg":
-        return f"-{_render(e._args[0])}"
-    if op == "not":
-        return f"~{_render(e._args[0])}"
-    if op == "if_else":
-        parts, cur = [], e
-        while cur._op == "if_else":
-            parts.append(f"when({_render(cur._args[0])}).then({_render(cur._args[1])})")
-            cur = cur._args[2]
-        return ".".join(parts) + f".otherwise({_render(cur)})"
-    if op == "coalesce":
-        return "coalesce(" + ", ".join(_render(a) for a in e._args) + ")"
-    params = ", ".join(f"{k}={_render_param(v)}" for k, v in e._params.items())
-    rest = ", ".join([_render(a) for a in e._args[1:]] + ([params] if params else []))
-    for prefix, ns in _NAMESPACED.items():
-        if op.startswith(prefix):
-            return f"{_render(e._args[0])}.{ns}.{op[len(prefix):]}({rest})"
-    return f"{_render(e._args[0])}.{op}({rest})"
-
-
-def _render_param(v) -> str:
-    if isinstance(v, list):
-        return "[" + ", ".join(_render_param(x) for x in v) + "]"
-    return _repr_scalar(v)
+    """The expression in DSL syntax, written by the plan's renderer (one set of rules for
+    an Expr and for a plan step)."""
+    if e._op == "col":
+        return render_node("col", [], {}, e._name)
+    return render_node(e._op, [_render(a) for a in e._args], e._params, arg_ops=[a._op for a in e._args])

@@ -8,6 +8,7 @@ from typing import Mapping
 from featureplat.dsl.expr import Expr, lit
 from featureplat.errors import PlanError
 from featureplat.plan.dtypes import INPUT_DTYPES
+from featureplat.plan.names import check_name
 from featureplat.plan.sources import REQUEST, check_source, feast_ref, feast_source
 
 
@@ -59,8 +60,7 @@ class FeatureSet:
     """
 
     def __init__(self, name: str, inputs: Mapping[str, Input], features: Mapping[str, Expr]):
-        if not isinstance(name, str) or not name:
-            raise PlanError("FeatureSet name must be a non-empty string")
+        check_name(name, "feature set name")
         if not inputs:
             raise PlanError(f"feature set {name!r} declares no inputs")
         if not features:

@@ -10,6 +10,8 @@ Endpoints:
   "vector" | "dict"}`` -> ``{"plan_hash": ..., "features": [...], "values": [[...], ...]}``
   (vector: float64 values in feature order, null for missing) or ``{"plan_hash": ...,
   "rows": [{...}, ...]}`` (dict). A single entity object gives a single vector / row.
+  Timestamp request fields, like ``at``, are ISO 8601 strings with a UTC offset or int
+  microseconds since the epoch.
 
 Bad requests answer 400 with ``{"error": ...}``; an unreachable store answers 503.
 """
@@ -20,6 +22,7 @@ import json
 import math
 from typing import Any
 
+from featureplat import _core
 from featureplat.errors import FeatureplatError, InputError
 from featureplat.feast.serving import OnlineFeatures
 from featureplat.feast.stores import StoreUnavailable
@@ -29,18 +32,30 @@ __all__ = ["create_app", "serve"]
 _MAX_BODY = 8 * 1024 * 1024
 
 
-def _at(value: Any):
+def _time(value: Any, what: str) -> Any:
+    """A time in a request (``at`` or a timestamp request field): int microseconds since the
+    epoch (UTC), or an ISO 8601 string with a UTC offset, turned into microseconds by the
+    core's datetime conversion; a string without an offset is refused, naming ``what``."""
     if value is None or isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str):
         try:
-            at = _dt.datetime.fromisoformat(value)
+            parsed = _dt.datetime.fromisoformat(value)
         except ValueError:
-            raise InputError(f"'at' must be an ISO 8601 time with a time zone, got {value!r}") from None
-        if at.tzinfo is None:
-            raise InputError(f"'at' must carry a time zone, got {value!r}")
-        return at
-    raise InputError(f"'at' must be an ISO 8601 string or int microseconds, got {type(value).__name__}")
+            raise InputError(f"{what} must be an ISO 8601 time with a UTC offset, got {value!r}") from None
+        return _core.datetime_to_micros(parsed, what)
+    raise InputError(f"{what} must be an ISO 8601 string or int microseconds, got {type(value).__name__}")
+
+
+def _with_times(rows: Any, fields: list[str]) -> Any:
+    """``rows`` (a dict or a list of dicts) with the timestamp request fields parsed."""
+    if not fields:
+        return rows
+    if isinstance(rows, dict):
+        return {k: _time(v, f"request field {k!r}") if k in fields else v for k, v in rows.items()}
+    if isinstance(rows, list):
+        return [_with_times(r, fields) if isinstance(r, dict) else r for r in rows]
+    return rows
 
 
 def _vector(v) -> list:
@@ -72,13 +87,15 @@ def handle(serving: OnlineFeatures, body: bytes) -> tuple[int, dict]:
     if fmt not in ("vector", "dict"):
         return 400, {"error": f"format must be 'vector' or 'dict', got {fmt!r}"}
     try:
-        at = _at(doc.get("at"))
-        ents = doc["entities"]
+        at = _time(doc.get("at"), "'at'")
+        times = [f for f, dtype in serving.request_dtypes.items() if dtype == "timestamp"]
+        ents = _with_times(doc["entities"], times)  # request fields may come with the entity rows
+        request_data = _with_times(doc.get("request_data"), times)
         if fmt == "vector":
-            out = serving.get(ents, doc.get("request_data"), at=at, to="numpy")
+            out = serving.get(ents, request_data, at=at, to="numpy")
             values = _vector(out) if isinstance(ents, dict) else [_vector(r) for r in out]
             return 200, {"plan_hash": serving.plan.plan_hash, "features": serving.feature_names, "values": values}
-        out = serving.get(ents, doc.get("request_data"), at=at, to="dict")
+        out = serving.get(ents, request_data, at=at, to="dict")
         rows = [out] if isinstance(ents, dict) else out
         rows = [{k: _json_value(v) for k, v in r.items()} for r in rows]
         return 200, {"plan_hash": serving.plan.plan_hash, "rows": rows[0] if isinstance(ents, dict) else rows}

@@ -28,6 +28,7 @@ from featureplat.dsl.feature_set import FeatureSet
 from featureplat.errors import InputError, PlanError
 from featureplat.plan import Plan, load_plan
 from featureplat.plan.dtypes import feast_input_dtypes, feast_readable_types
+from featureplat.plan.names import check_name
 from featureplat.plan.sources import feast_ref
 
 __all__ = ["AppliedRepo", "RepoDefinitions", "apply", "check_feature_set", "check_inputs", "feature_store",
@@ -266,7 +267,7 @@ def apply(repo: str | os.PathLike, *, skip_source_validation: bool = False) -> A
     index: dict[str, Any] = {"project": project, "applied_at": _dt.datetime.now(_dt.timezone.utc).isoformat(),
                              "feature_sets": {}}
     for name, plan in plans.items():
-        path = plan.save(out_dir / f"{name}.fpplan")
+        path = plan.save(out_dir / _plan_file(name))
         parsed = [r for r in (feast_ref(i["source"]) for i in plan.inputs) if r is not None]
         refs = [f"{view}:{feature}" for view, feature in parsed]
         index["feature_sets"][name] = {
@@ -281,6 +282,11 @@ def apply(repo: str | os.PathLike, *, skip_source_validation: bool = False) -> A
     tmp.write_text(json.dumps(index, indent=2, sort_keys=True))
     tmp.replace(out_dir / _INDEX)
     return AppliedRepo(store, plans, index)
+
+
+def _plan_file(name: str) -> str:
+    """The file a feature set's plan is recorded in: its checked name, inside the plans dir."""
+    return check_name(name, "feature set name") + ".fpplan"
 
 
 def plan_index(store: Any) -> dict[str, Any]:
@@ -300,7 +306,10 @@ def registered_plan(store: Any, name: str) -> Plan:
     if entry is None:
         known = ", ".join(sorted(plan_index(store)["feature_sets"])) or "none"
         raise InputError(f"no feature set {name!r} was applied (applied: {known})")
-    plan = load_plan(_plans_dir(store) / entry["file"])
+    if entry.get("file") != _plan_file(name):
+        raise PlanError(f"the plan index records file {entry.get('file')!r} for feature set {name!r}, "
+                        f"expected {_plan_file(name)!r}: the index was altered")
+    plan = load_plan(_plans_dir(store) / _plan_file(name))
     if plan.plan_hash != entry["plan_hash"]:
         raise PlanError(f"recorded plan for {name!r} has hash {plan.plan_hash}, the index says {entry['plan_hash']}")
     return plan

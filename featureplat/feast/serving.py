@@ -6,8 +6,9 @@ views and their join keys, value types and TTLs, the online store's tables (SQLi
 hash fields (Redis), the key serialisation. A request is then one store read (one SQL
 statement over every view, or one Redis pipeline) plus the core's row path.
 
-Time semantics, the same as :func:`featureplat.pit.point_in_time_join` offline: a
-view's stored value is used when ``request time - ttl <= event time <= request time``;
+Time semantics, the same as :func:`featureplat.feast.point_in_time.point_in_time_join`
+offline (one rule in the core, ``visible_at`` in ``pit_join.h``, used by both): a view's
+stored value is used when ``request time - ttl <= event time <= request time``;
 otherwise (expired, or newer than the request time) the view's features are null, as
 they are for an entity the store does not have. Feast's own online read returns expired
 values as present (Feast issue #6821); this does not.
@@ -40,10 +41,7 @@ def _utc_micros(at: Any) -> int:
     if at is None:
         return time.time_ns() // 1000
     if isinstance(at, _dt.datetime):
-        if at.tzinfo is None:
-            raise InputError("request time 'at' must be time-zone aware (e.g. UTC)")
-        delta = at - _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
-        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return _core.datetime_to_micros(at, "request time 'at'")  # the row inputs' conversion; naive refused
     if isinstance(at, (int, np.integer)) and not isinstance(at, bool):
         return int(at)
     raise InputError(f"request time 'at' must be a datetime or int microseconds, got {type(at).__name__}")
@@ -110,6 +108,7 @@ class OnlineFeatures:
                 self._ts_input = k
         self.entity_columns = sorted({c for g in groups for c in g.entity_columns})
         self.request_fields = [name for _, name, _ in self._requests]
+        self.request_dtypes = {name: dtype for _, name, dtype in self._requests}  # field -> declared dtype
         kind = type(self.store.config.online_store).__name__
         # Every Feast-bound input, view by view: decoded in one core call per request.
         self._slot_index: list[int] = []
@@ -197,18 +196,24 @@ class OnlineFeatures:
         found = self._reader.read([list(dict.fromkeys(k)) for k in keys_per_group])
         n_slots = len(self._slot_index)
         blobs: list = [None] * (n * n_slots)
+        hits: list[tuple[int, StoreView, dict]] = []  # (first slot, view, stored values) per row and view read
+        event_times: list[int] = []
+        ttls: list[int] = []
         for r in range(n):
             off = r * n_slots
             for vi, v in enumerate(self._views):
                 k = row_keys[r][v.group]
                 hit = found[vi].get(k) if k is not None else None
-                if hit is None:
-                    continue
-                ts, values = hit
-                if ts > at_us or (v.ttl_us and ts < at_us - v.ttl_us):
-                    continue  # not yet visible, or expired: as the point-in-time join
+                if hit is not None:
+                    hits.append((off + v.base, v, hit[1]))
+                    event_times.append(hit[0])
+                    ttls.append(v.ttl_us)
+        # Not yet visible or expired: null, by the point-in-time join's own TTL rule (the core's).
+        visible = _core.visible_mask(event_times, ttls, at_us)
+        for (base, v, values), shown in zip(hits, visible):
+            if shown:
                 for j, (_, feature, _) in enumerate(v.slots):
-                    blobs[off + v.base + j] = values.get(feature)
+                    blobs[base + j] = values.get(feature)
         decoded = _core.feast_values(blobs, self._kinds, self._slot_names) if n_slots else []
         out = []
         slot_index = self._slot_index
@@ -245,7 +250,7 @@ class OnlineFeatures:
         prog = self._program
         if to == "numpy":
             return prog.row_vector(vecs[0]) if single else prog.rows_matrix(vecs)
-        dicts = [prog.row_dict(v) for v in vecs]
+        dicts = [prog.row_dict(v, index=r) for r, v in enumerate(vecs)]  # errors name the entity row
         return dicts[0] if single else dicts
 
     def close(self) -> None:

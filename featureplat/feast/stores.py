@@ -10,11 +10,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from featureplat import _core
 from featureplat.errors import InputError
 
 __all__ = ["KeyGroup", "RedisReader", "SqliteReader", "StoreUnavailable", "StoreView"]
-
-_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 
 
 class StoreUnavailable(InputError):
@@ -105,12 +104,13 @@ class SqliteReader:
 
 
 def _ts_micros(ts: Any) -> int:
+    # The core's conversions: seconds scaled as Arrow's, datetimes as row inputs'.
     if isinstance(ts, int):
-        return ts * 1_000_000
+        return _core.timestamp_to_micros(ts, "s")
     if isinstance(ts, str):  # older stores wrote ISO text
         d = _dt.datetime.fromisoformat(ts)
         d = d if d.tzinfo else d.replace(tzinfo=_dt.timezone.utc)  # Feast wrote UTC without an offset
-        return (d - _EPOCH) // _dt.timedelta(microseconds=1)
+        return _core.datetime_to_micros(d, "online store event time")
     raise InputError(f"unreadable event time {ts!r} in the online store")
 
 
@@ -187,5 +187,6 @@ class RedisReader:
                     if not ts_blob:
                         continue
                     t = self._ts(ts_blob)
-                    out[vi][k] = [t.seconds * 1_000_000 + t.nanos // 1000, {f: vals[p] for f, p in feats}]
+                    us = _core.timestamp_to_micros(t.seconds, "s") + t.nanos // 1000
+                    out[vi][k] = [us, {f: vals[p] for f, p in feats}]
         return out

@@ -2,9 +2,10 @@
 
 :func:`training_set` joins the plan's Feast inputs onto the entity rows as of each row's
 timestamp (the core's native join by default, Feast's ``get_historical_features`` with
-``method="feast"``), casts the joined columns to the plan's declared input types with
-Arrow, fits the plan when it has unfitted transforms, and runs it. Every entity row gives
-one training row, in order, duplicates included; labels stay with their rows.
+``method="feast"``), hands the joined columns to the plan as they are (the core converts
+every input to its declared type, with the rule serving uses), fits the plan when it has
+unfitted transforms, and runs it. Every entity row gives one training row, in order,
+duplicates included; labels stay with their rows.
 """
 from __future__ import annotations
 
@@ -22,12 +23,11 @@ from featureplat.errors import InputError, PlanError
 from featureplat.feast.point_in_time import point_in_time_join
 from featureplat.feast.repo import feature_store
 from featureplat.feast.views import ViewSource, resolve_plan, resolve_views
-from featureplat.plan import FittedPlan, Plan
-from featureplat.plan.dtypes import DTYPES
+from featureplat.plan import FittedPlan
 from featureplat.plan.sources import feast_ref
 from featureplat.plan.threads import thread_count
 
-__all__ = ["TrainingSet", "as_online", "coerce_inputs", "entity_table", "training_set"]
+__all__ = ["TrainingSet", "as_online", "entity_table", "training_set"]
 
 _ROW = "__featureplat_row__"
 
@@ -67,21 +67,13 @@ def _timestamp_column(entity: pa.Table, timestamp: str | None) -> str:
                      f"timestamp=...); its columns are {entity.column_names}")
 
 
-def _cast(col: pa.ChunkedArray, dtype: str, what: str) -> pa.ChunkedArray:
-    if dtype == "timestamp":
-        if pa.types.is_timestamp(col.type):
-            return col
-        target = pa.timestamp("us", tz="UTC")
-    elif dtype == "string":
-        target = pa.string()
-    else:
-        target = DTYPES[dtype].arrow
-    if col.type == target:
-        return col
-    try:
-        return pc.cast(col, target, safe=True)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-        raise InputError(f"{what}: cannot cast {col.type} to the declared {dtype}: {e}") from None
+def feast_time_zone(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A Feast feature column with its time zone said: Feast reads event data without a
+    time zone as UTC (its offline stores cast such columns to UTC), while the core refuses
+    naive timestamps. Only the Feast layer may make that assumption, for Feast's data."""
+    if pa.types.is_timestamp(col.type) and not col.type.tz:
+        return col.cast(pa.timestamp(col.type.unit, tz="UTC"))  # the same instants, zone named
+    return col
 
 
 def as_online(col: pa.ChunkedArray, dtype: str) -> pa.ChunkedArray:
@@ -89,34 +81,16 @@ def as_online(col: pa.ChunkedArray, dtype: str) -> pa.ChunkedArray:
     (materialization writes NaN as an empty value) and timestamps keep whole seconds
     (the store's ``unix_timestamp_val`` is in seconds, floored). Training on this
     representation keeps the training rows equal to what serving computes."""
-    if dtype in ("float64", "float32"):
+    if dtype in ("float64", "float32") and pa.types.is_floating(col.type):
         nan = pc.is_nan(col)
         if pc.any(nan).as_py():
             return pc.if_else(nan, pa.scalar(None, col.type), col)
         return col
-    if dtype == "timestamp":
+    if dtype == "timestamp" and pa.types.is_timestamp(col.type):
         us = col.cast(pa.timestamp("us", tz=col.type.tz or "UTC"))
         floored = pc.floor_temporal(us, unit="second")
         return floored
-    return col
-
-
-def coerce_inputs(plan: Plan, data: Any) -> pa.Table:
-    """The plan's inputs from a pandas frame, Arrow table or list of row dicts, cast to the
-    declared types (pandas' float64-with-NaN stand-ins for nullable ints become int64
-    with nulls; a non-integral value raises)."""
-    if isinstance(data, list):
-        data = pa.Table.from_pylist(data)
-    table = entity_table(data)
-    cols = []
-    for i in plan.inputs:
-        if i["name"] not in table.column_names:
-            raise InputError(f"input {i['name']!r} is missing (columns: {table.column_names})")
-        col = table.column(i["name"])
-        if pa.types.is_floating(col.type) and i["dtype"] in ("int64", "bool"):
-            col = pc.if_else(pc.is_nan(col), pa.scalar(None, col.type), col)
-        cols.append(_cast(col, i["dtype"], f"input {i['name']!r}"))
-    return pa.Table.from_arrays(cols, names=[i["name"] for i in plan.inputs])
+    return col  # other columns: the core converts or refuses them
 
 
 def _labels(entity: pa.Table, label: Any) -> list[str]:
@@ -135,7 +109,7 @@ class TrainingSet:
     it computes (Arrow, or a float64 matrix with :attr:`X`) and the labels."""
 
     plan: FittedPlan
-    inputs: pa.Table  # the plan's inputs, one row per entity row, declared types
+    inputs: pa.Table  # the plan's inputs, one row per entity row, as joined (the core converts them)
     entity: pa.Table  # the entity rows as given (keys, timestamp, labels, request fields, ...)
     label_names: list[str]
     threads: int = 1
@@ -231,16 +205,14 @@ def training_set(store: Any, feature_set: Any, entity_df: Any, *, label: str | S
         ref = feast_ref(source)
         if ref is not None:
             view, feature = ref
-            what = f"input {name!r} ({view}:{feature})"
-            col = _cast(joined.column(f"{view}__{feature}"), dtype, what)
+            col = feast_time_zone(joined.column(f"{view}__{feature}"))
             if online_repr:
                 col = as_online(col, dtype)
         else:
             if name not in entity.column_names:
                 raise InputError(f"request input {name!r} is not a column of the entity table "
                                  f"(columns: {entity.column_names})")
-            what = f"request input {name!r}"
-            col = _cast(entity.column(name), dtype, what)
+            col = entity.column(name)  # a request field: no Feast convention applies
         cols.append(col)
         names.append(name)
     inputs = pa.Table.from_arrays(cols, names=names)
@@ -249,6 +221,7 @@ def training_set(store: Any, feature_set: Any, entity_df: Any, *, label: str | S
         if fit is False and plan.needs_fit:
             raise PlanError(f"plan {plan.name!r} has unfitted transforms and fit=False")
         plan = plan.fit(inputs, threads=threads)
+    plan.check_inputs(inputs)  # a column the core refuses is named now, not when features are read
     return TrainingSet(plan=plan, inputs=inputs, entity=entity, label_names=labels, threads=threads)
 
 

@@ -8,7 +8,8 @@
 * :func:`lineage`, :func:`models_using_view`, :func:`reproduce` (:mod:`.lineage`) and
   :func:`retrain` (:mod:`.retrain`) answer where a model came from, what depends on a
   view, whether a training matrix can be rebuilt bit for bit, and run a guarded
-  retraining. :func:`configure` (:mod:`.tracking`) picks the tracking store.
+  retraining. :func:`configure` (:mod:`.tracking`) picks the tracking store; without it,
+  every call given a store tracks in the repo's ``data/mlflow.db`` (:func:`use_repo_tracking`).
 
 This package depends on the core and on the Feast layer (:mod:`featureplat.feast`),
 never the other way round.
@@ -21,11 +22,11 @@ from featureplat.mlflow.retrain import RetrainOutcome, Retraining, evaluate, ret
 from featureplat.mlflow.runs import (
     TrainingRecord, content_digest, log_training, register, score, set_alias, statistics_baseline,
 )
-from featureplat.mlflow.tracking import configure, default_tracking_uri
+from featureplat.mlflow.tracking import configure, default_tracking_uri, use_repo_tracking
 
 __all__ = [
     "LineageError", "ModelRecord", "Reproduction", "RetrainOutcome", "Retraining", "ServedModel", "TrainingRecord",
     "configure", "content_digest", "default_tracking_uri", "evaluate", "format_lineage", "lineage",
     "load_model_plan", "log_training", "models_using_view", "online_features_for_model", "register", "reproduce",
-    "retrain", "retrainings", "score", "serving_for_model", "set_alias", "statistics_baseline",
+    "retrain", "retrainings", "score", "serving_for_model", "set_alias", "statistics_baseline", "use_repo_tracking",
 ]

@@ -16,7 +16,7 @@ from featureplat.feast.repo import feature_store
 from featureplat.feast.training import training_set
 from featureplat.mlflow.registry import LineageError, load_model_plan
 from featureplat.mlflow.runs import PLAN_ARTIFACT, RUN_DIR, TAG, content_digest
-from featureplat.mlflow.tracking import _mlflow
+from featureplat.mlflow.tracking import _mlflow, use_repo_tracking
 from featureplat.plan import load_plan
 
 __all__ = ["Reproduction", "format_lineage", "lineage", "models_using_view", "reproduce"]
@@ -77,10 +77,18 @@ def models_using_view(view: str, name: str | None = None) -> list[dict]:
     client = _mlflow().MlflowClient()
     flt = f"name = '{name}'" if name else ""
     out = []
+    aliases: dict[str, dict[str, list[str]]] = {}  # model -> version -> its aliases
     for mv in client.search_model_versions(flt):
         views = json.loads(mv.tags.get(TAG + "feature_views", "{}") or "{}")
         if view in views:
-            out.append({"name": mv.name, "version": str(mv.version), "aliases": list(mv.aliases or []),
+            if mv.name not in aliases:
+                # search_model_versions leaves a version's aliases empty; the registered model holds them.
+                by_version: dict[str, list[str]] = {}
+                for alias, version in sorted((client.get_registered_model(mv.name).aliases or {}).items()):
+                    by_version.setdefault(str(version), []).append(alias)
+                aliases[mv.name] = by_version
+            out.append({"name": mv.name, "version": str(mv.version),
+                        "aliases": aliases[mv.name].get(str(mv.version), []),
                         "run_id": mv.run_id, "plan_hash": mv.tags.get(TAG + "plan_hash"),
                         "view_version": views[view].get("version")})
     return sorted(out, key=lambda x: (x["name"], int(x["version"])))
@@ -106,8 +114,12 @@ class Reproduction:
 
 def reproduce(run_id: str, *, store: Any = None, method: str = "native", threads: int = 1) -> Reproduction:
     """Rebuilds a run's training matrix from Feast with its logged plan and entity set and
-    compares it with the logged digest (overall and per column)."""
+    compares it with the logged digest (overall and per column). With ``store``, the run
+    is looked up in the tracking URI set for MLflow, else in the store's repo database."""
     mlflow = _mlflow()
+    if store is not None:
+        store = feature_store(store)
+        use_repo_tracking(store)
     client = mlflow.MlflowClient()
     run = client.get_run(run_id)
     tags = run.data.tags

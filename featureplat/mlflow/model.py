@@ -14,10 +14,11 @@ from typing import Any
 import joblib
 import mlflow
 import numpy as np
+import pandas as pd
 
 import featureplat as fp
-from featureplat.feast.training import coerce_inputs
 from featureplat.mlflow.runs import score
+from featureplat.plan.inputs import input_table
 
 
 class FeatureplatModel(mlflow.pyfunc.PythonModel):
@@ -28,10 +29,17 @@ class FeatureplatModel(mlflow.pyfunc.PythonModel):
         self.estimator = joblib.load(context.artifacts["estimator"])
 
     def features(self, model_input: Any) -> np.ndarray:
-        """The model input matrix the plan computes from raw inputs."""
-        return self.plan.transform(coerce_inputs(self.plan, model_input), to="numpy")
+        """The model input matrix the plan computes from raw inputs (converted by the core,
+        as training and serving convert them: no cast here)."""
+        return self.plan.transform(input_table(self.plan, model_input), to="numpy")
 
-    def predict(self, context, model_input, params=None):
+    # The hint is pandas' DataFrame, what MLflow's serving passes: for that hint MLflow
+    # neither converts nor validates the input (it infers no schema from it) and does not
+    # warn that a hint is missing, so an Arrow table, a dict of columns or a list of row
+    # dicts reach :meth:`features` unchanged.
+    def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> np.ndarray:
+        """P(positive class) (or ``predict``) per row of ``model_input``: the plan's raw
+        inputs as a pandas frame, an Arrow table, a dict of columns or a list of row dicts."""
         return score(self.estimator, self.features(model_input))
 
 

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from featureplat.errors import FeatureplatError, InputError, PlanError
+from featureplat.feast.repo import feature_store
 from featureplat.feast.serving import OnlineFeatures
 from featureplat.mlflow.runs import ESTIMATOR_ARTIFACT, PLAN_ARTIFACT, TAG, score
-from featureplat.mlflow.tracking import _mlflow
+from featureplat.mlflow.tracking import _mlflow, use_repo_tracking
 from featureplat.plan import FittedPlan, load_plan
 from featureplat.version import __version__
 
@@ -140,7 +141,10 @@ def online_features_for_model(store: Any, uri: str, *, expected_plan_hash: str |
                               **kwargs) -> OnlineFeatures:
     """The serving object for a registered model (``models:/name@alias`` or
     ``models:/name/3``): its plan is loaded from the registry and verified first
-    (:func:`load_model_plan`), or serving is refused. The record is its ``model``."""
+    (:func:`load_model_plan`), or serving is refused. The record is its ``model``.
+    The registry is the tracking URI set for MLflow, else the store's repo database."""
+    store = feature_store(store)
+    use_repo_tracking(store)
     record = load_model_plan(uri, expected_plan_hash=expected_plan_hash)
     served = OnlineFeatures(store, record.plan, **kwargs)
     served.model = record

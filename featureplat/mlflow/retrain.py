@@ -18,7 +18,7 @@ from featureplat.feast.repo import feature_store, repo_objects
 from featureplat.feast.training import training_set
 from featureplat.mlflow.registry import load_model_plan
 from featureplat.mlflow.runs import TAG, log_training, register, score, set_alias
-from featureplat.mlflow.tracking import _mlflow
+from featureplat.mlflow.tracking import _mlflow, use_repo_tracking
 
 __all__ = ["RetrainOutcome", "Retraining", "evaluate", "retrain", "retrainings"]
 
@@ -83,9 +83,11 @@ def retrain(store: Any, spec: Retraining, *, now: _dt.datetime | None = None, tr
     """Runs ``spec`` as one MLflow run: a point-in-time training set of the labelled
     entity rows up to ``now``, a freshly fitted plan, the training function, evaluation of
     the candidate and of the current alias holder on the held-out rows, registration of
-    the candidate, and promotion only when it is no worse. Decision and reason are logged."""
+    the candidate, and promotion only when it is no worse. Decision and reason are logged.
+    Tracking: the URI set for MLflow, else the store's repo database."""
     mlflow = _mlflow()
     store = feature_store(store)
+    use_repo_tracking(store)
     now = now or _dt.datetime.now(_dt.timezone.utc)
     path = Path(store.repo_path) / spec.labels if not os.path.isabs(spec.labels) else Path(spec.labels)
     entity = pq.read_table(path)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -27,7 +28,7 @@ import pyarrow.parquet as pq
 from featureplat.feast.repo import feature_store, view_records
 from featureplat.feast.training import TrainingSet
 from featureplat.feast.views import feast_refs
-from featureplat.mlflow.tracking import _mlflow
+from featureplat.mlflow.tracking import _mlflow, use_repo_tracking
 from featureplat.version import __version__
 
 __all__ = ["ESTIMATOR_ARTIFACT", "PLAN_ARTIFACT", "RUN_DIR", "TAG", "TrainingRecord", "content_digest",
@@ -126,6 +127,21 @@ def _feast_logger(store: Any, tracking_uri: str):
     return FeastMlflowLogger(shim, mlflow, mlflow.MlflowClient(tracking_uri))
 
 
+def _model_io(plan: Any, estimator: Any, X: np.ndarray) -> tuple[Any, pd.DataFrame | None]:
+    """The pyfunc's signature and input example. The output is declared (one score per row,
+    typed as the estimator gives it); the input schema is not, because MLflow would then
+    convert and refuse what ``predict`` takes (an Arrow table, int columns with nulls).
+    The example names the plan's raw inputs, one row of nulls: no training data is copied
+    into the model. With both, MLflow neither guesses a signature nor asks for them."""
+    if not X.shape[0]:
+        return None, None
+    from mlflow.models import infer_signature
+
+    signature = infer_signature(model_output=score(estimator, X[:1]))
+    example = pd.DataFrame({i["name"]: [None] for i in plan.inputs}, dtype=object)
+    return signature, example
+
+
 def log_training(ts: TrainingSet, estimator: Any, *, store: Any, feature_set: str | None = None,
                  timestamp: str = "event_timestamp", tracking_uri: str | None = None,
                  register_as: str | None = None, run_name: str | None = None,
@@ -133,12 +149,15 @@ def log_training(ts: TrainingSet, estimator: Any, *, store: Any, feature_set: st
     """Logs a training run for ``ts`` (a :class:`~featureplat.feast.training.TrainingSet`) and
     the fitted ``estimator`` (anything joblib can store with predict/predict_proba),
     inside the active MLflow run or a new one. ``register_as`` also registers the model
-    (see :func:`register`). Returns the run id, model URI, plan hash and data digest."""
+    (see :func:`register`). Returns the run id, model URI, plan hash and data digest.
+
+    Tracking: ``tracking_uri``, else the URI set for MLflow (``mlflow.set_tracking_uri``,
+    ``$MLFLOW_TRACKING_URI``, :func:`~featureplat.mlflow.configure`), else the store's repo
+    database ``sqlite:///<repo>/data/mlflow.db`` -- where ``featureplat serve --repo``
+    looks (see :func:`~featureplat.mlflow.tracking.use_repo_tracking`)."""
     mlflow = _mlflow()
     store = feature_store(store)
-    uri = tracking_uri or mlflow.get_tracking_uri()
-    if tracking_uri:
-        mlflow.set_tracking_uri(tracking_uri)
+    uri = use_repo_tracking(store, tracking_uri)
     plan = ts.plan
     digest = content_digest(ts)
     by_view = feast_refs(plan)
@@ -187,9 +206,12 @@ def log_training(ts: TrainingSet, estimator: Any, *, store: Any, feature_set: st
 
             est_path = tmpd / ESTIMATOR_ARTIFACT
             joblib.dump(estimator, est_path)
+            signature, example = _model_io(plan, estimator, ts.X)
             info = mlflow.pyfunc.log_model(
                 name="model",
                 python_model=str(MODEL_CODE),
+                signature=signature,
+                input_example=example,
                 artifacts={"plan": str(plan_path), "estimator": str(est_path)},
                 metadata={"featureplat_plan_hash": plan.plan_hash, "featureplat_core_version": __version__,
                           "featureplat_data_digest": digest["digest"]},

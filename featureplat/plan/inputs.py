@@ -75,3 +75,22 @@ def to_batches(data: Any, names: Sequence[str]) -> list[pa.RecordBatch]:
     if isinstance(table, pa.RecordBatch):
         return [table]
     return table.to_batches()
+
+
+def input_table(plan: Any, data: Any) -> pa.Table:
+    """The plan's input columns of ``data`` as one Arrow table, values as given (the core
+    converts them when the plan runs, the same way on every path). ``data``: anything
+    :func:`to_batches` reads, or a list of row dicts (an MLflow pyfunc's model input)."""
+    if isinstance(data, list) and all(isinstance(r, Mapping) for r in data):
+        try:
+            data = pa.Table.from_pylist(data)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as err:
+            raise InputError(f"the rows cannot be read as Arrow columns: {err}") from None
+    names = plan.input_names
+    table = _to_table(data, names)
+    if isinstance(table, pa.RecordBatch):
+        table = pa.Table.from_batches([table])
+    missing = [n for n in names if n not in table.column_names]
+    if missing:
+        raise _missing(names, table.column_names)
+    return table.select(list(names))

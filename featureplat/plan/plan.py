@@ -30,6 +30,7 @@ from featureplat.errors import FeatureplatError, InputError, PlanError
 from featureplat.plan.dtypes import DTYPES
 from featureplat.plan.fit import DEFAULT_EXACT_BUDGET, FITTED_OPS, fit_document
 from featureplat.plan.inputs import to_batches
+from featureplat.plan.names import check_name
 from featureplat.plan.threads import thread_count
 from featureplat.version import __version__
 
@@ -92,6 +93,7 @@ def _check_document(doc: Any) -> dict:
             raise PlanError(f"plan is missing {key!r}")
         if not isinstance(doc[key], kind) or isinstance(doc[key], bool):
             raise PlanError(f"plan {key!r} must be a {kind.__name__}")
+    check_name(doc["name"], "plan name")
     if doc["format_version"] != FORMAT_VERSION:
         raise PlanError(f"plan format version {doc['format_version']} is not supported "
                         f"(this featureplat reads version {FORMAT_VERSION})")
@@ -259,7 +261,7 @@ class Plan:
         threads = thread_count(threads)
         self._require_program()
         batches = to_batches(data, self._inputs)
-        payload = [(b.num_rows, [c.__arrow_c_array__() for c in b.columns]) for b in batches]
+        payload = _payload(batches)
         if _force_row():
             self._program.check_batches(payload)  # the same schema check as the batch path
             return self._transform_rows(batches, to)
@@ -267,6 +269,15 @@ class Plan:
             return self._program.transform_matrix(payload, threads)
         cols = self._program.transform(payload, threads)
         return pa.Table.from_arrays([_column(c) for c in cols], names=self._features)
+
+    def check_inputs(self, data: Any) -> None:
+        """Raise InputError when ``data`` cannot be given for the plan's inputs (a missing
+        column, values of a kind an input's declared type refuses, timestamps without a
+        time zone): the check :meth:`transform` makes before it reads a value, without
+        running the plan. Single values that do not fit (e.g. 1400.5 for an int64 input)
+        are found when the plan runs."""
+        program = self._require_program()
+        program.check_batches(_payload(to_batches(data, self._inputs)))
 
     def transform_row(self, row: Mapping[str, Any], *, to: str = "dict"):
         """Compute the features of one request with the same kernels as :meth:`transform`.
@@ -288,11 +299,12 @@ class Plan:
     def _transform_rows(self, batches: list[pa.RecordBatch], to: str):
         """FEATUREPLAT_FORCE_ROW=1: every batch row goes through the row path."""
         if to == "numpy":
-            rows = [self._program.row_vector(r) for r in _iter_rows(batches, self._inputs)]
+            # index: the batch row, so conversion errors read as the batch path's.
+            rows = [self._program.row_vector(r, i) for i, r in enumerate(_iter_rows(batches, self._inputs))]
             return np.array(rows, dtype=np.float64).reshape(len(rows), len(self._features))
         values: list[list] = [[] for _ in self._features]
-        for r in _iter_rows(batches, self._inputs):
-            out = self._program.row_dict(r, True)
+        for i, r in enumerate(_iter_rows(batches, self._inputs)):
+            out = self._program.row_dict(r, True, i)
             for j, f in enumerate(self._features):
                 values[j].append(out[f])
         arrays = []
@@ -321,6 +333,11 @@ class FittedPlan(Plan):
             for f in rec["features"]:
                 out.setdefault(f, []).append(entry)
         return out
+
+
+def _payload(batches: list[pa.RecordBatch]) -> list:
+    """What the core reads: (rows, [(schema capsule, array capsule) per input]) per batch."""
+    return [(b.num_rows, [c.__arrow_c_array__() for c in b.columns]) for b in batches]
 
 
 def _iter_rows(batches: list[pa.RecordBatch], names: list[str]):

@@ -26,6 +26,8 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+import featureplat._core as core
+
 __all__ = [
     "INT64_MAX",
     "INT64_MIN",
@@ -1043,8 +1045,6 @@ REFERENCE_OPS = frozenset(OPS) | STRUCTURAL_OPS
 
 def transcendental_ops() -> frozenset[str]:
     """Ops whose registry entry says ``transcendental`` (results may differ by 1 ulp)."""
-    import featureplat._core as core
-
     return frozenset(o["name"] for o in core.ops() if o["transcendental"])
 
 
@@ -1060,6 +1060,14 @@ def _convert_input(declared: str, v: Any, name: str) -> Any:
         return v
     if isinstance(v, bool):
         raise TypeError(f"input {name!r}: declared {declared} but got a bool")
+    if declared == "int64" and isinstance(v, float):
+        # The core's rule: NaN is null (pandas' missing integer), integral floats in range
+        # are exact, any other float is refused.
+        if math.isnan(v):
+            return None
+        if not (-(2.0**63) <= v < 2.0**63) or v != math.floor(v):
+            raise TypeError(f"input {name!r}: float {v!r} is not an int64")
+        return int(v)
     if declared in ("int64", "timestamp"):
         if not isinstance(v, int) or _int64_or_null(v) is None:
             raise TypeError(f"input {name!r}: int64 value expected, got {v!r}")

@@ -23,7 +23,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from featureplat.testing.reference import INT64_MAX, INT64_MIN, civil_to_days
+import featureplat._core as core
+from featureplat.errors import PlanError
+from featureplat.testing.reference import INT64_MAX, INT64_MIN, civil_to_days, to_float32
 
 __all__ = [
     "CAST_TARGETS",
@@ -511,9 +513,6 @@ def supported_combinations(max_args: int = 3) -> list[dict]:
     Most candidates do not compile: ``PlanError`` (or its subclass ``FeatureTypeError``)
     from ``core.optimize`` marks them unsupported.
     """
-    import featureplat._core as core
-    from featureplat.errors import PlanError
-
     found: list[dict] = []
     for spec in core.ops():
         op = spec["name"]
@@ -629,8 +628,6 @@ def tree_to_plan(tree: tuple, row: dict | None = None, annotate: bool = False) -
     (converted to its plan type, float32 rounded), which lets the optimizer fold the
     whole tree.  With ``annotate``, input and const steps carry their dtype.
     """
-    from featureplat.testing.reference import to_float32
-
     names = list(_TREE_INPUT_DTYPES)
     inputs = [{"name": n, "dtype": _TREE_INPUT_DTYPES[n]} for n in names]
     steps: list[dict] = []

@@ -92,6 +92,27 @@ def test_vectors_equal_the_in_process_object(server):
     assert status == 200 and one["values"] == doc["values"][0]
 
 
+def test_timestamp_request_fields_take_iso_strings_with_an_offset(server):
+    """A timestamp request field is parsed like ``at`` (one function, the core's datetime
+    conversion): an ISO string with any offset is the instant an int or datetime gives."""
+    port, sv = server
+    at = data_end() + dt.timedelta(hours=6)
+    when = dt.datetime(2026, 3, 1, 19, 15, 30, 250_000, tzinfo=dt.timezone(dt.timedelta(hours=2)))  # 17:15 UTC
+    ent = {"customer_id": 1001, "region": "PT-LIS"}
+    req = {"offer_discount_pct": 5.0, "channel": "app"}
+    want = sv.get(ent, {**req, "event_timestamp": when}, at=at).tolist()
+    # Read without its offset it would be 19:15 UTC, an evening ('evening' is hour >= 18).
+    assert want != sv.get(ent, {**req, "event_timestamp": when.replace(tzinfo=dt.timezone.utc)}, at=at).tolist()
+    micros = (when - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(microseconds=1)
+    for value in (when.isoformat(), when.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z"), micros):
+        for body in ({"entities": ent, "request_data": {**req, "event_timestamp": value}, "at": at.isoformat()},
+                     {"entities": [{**ent, **req, "event_timestamp": value}], "at": at.isoformat()}):
+            status, doc = _call(port, "POST", "/features", body)
+            assert status == 200, doc
+            got = doc["values"] if isinstance(body["entities"], dict) else doc["values"][0]
+            assert [math.nan if v is None else v for v in got] == pytest.approx(want, nan_ok=True, rel=0, abs=0)
+
+
 def test_dict_format(server):
     port, sv = server
     at = data_end() + dt.timedelta(hours=6)
@@ -110,7 +131,15 @@ def test_dict_format(server):
     ({"entities": {"customer_id": "x", "region": "PT-LIS"}}, "join key 'customer_id' must be an integer"),
     ({"entities": {"customer_id": 1, "region": "PT-LIS"}}, "missing request field 'offer_discount_pct'"),
     ({"entities": {"customer_id": 1, "region": "P"}, "at": "yesterday"}, "'at' must be an ISO 8601 time"),
-    ({"entities": {"customer_id": 1, "region": "P"}, "at": "2026-01-01T00:00:00"}, "'at' must carry a time zone"),
+    ({"entities": {"customer_id": 1, "region": "P"}, "at": "2026-01-01T00:00:00"},
+     "'at': naive datetime (a timestamp without a time zone) is ambiguous; give it a time zone (e.g. UTC)"),
+    ({"entities": {"customer_id": 1, "region": "P", "offer_discount_pct": 1.0, "channel": "web"},
+      "request_data": {"event_timestamp": "2026-01-01T00:00:00"}},
+     "request field 'event_timestamp': naive datetime (a timestamp without a time zone) is ambiguous"),
+    ({"entities": {"customer_id": 1, "region": "P", "offer_discount_pct": 1.0, "channel": "web",
+                   "event_timestamp": "2026-01-01 00:00"}}, "request field 'event_timestamp': naive datetime"),
+    ({"entities": {"customer_id": 1, "region": "P", "offer_discount_pct": 1.0, "channel": "web"},
+      "request_data": {"event_timestamp": "soon"}}, "request field 'event_timestamp' must be an ISO 8601 time"),
     ({"entities": {"customer_id": 1, "region": "P"}, "format": "csv"}, "format must be 'vector' or 'dict'"),
 ])
 def test_bad_requests_are_400_with_the_reason(server, body, message):

@@ -104,6 +104,33 @@ def test_apply_refuses_two_feature_sets_with_one_name(tmp_path):
         load_repo(repo)
 
 
+def test_apply_never_writes_outside_its_plans_folder(tmp_path):
+    # A feature set renamed to a path after construction: compile refuses it before any write.
+    repo = copy_repo(tmp_path / "repo")
+    (repo / "data").mkdir()
+    (repo / "escape.py").write_text(
+        "import featureplat as fp\n"
+        "esc = fp.FeatureSet('esc', inputs={'x': fp.request('int64')}, features={'y': fp.col('x')})\n"
+        "esc.name = '../../escaped'\n")
+    with pytest.raises(fp.PlanError, match="feature set name '../../escaped' is not allowed"):
+        apply(repo)
+    assert not list(tmp_path.rglob("escaped*"))
+
+
+def test_altered_index_file_entry_is_refused(churn_repo, tmp_path):
+    repo = copy_repo(tmp_path / "repo")
+    from featureplat.examples.churn import generate
+
+    generate(repo / "data", customers=20, days=21)
+    apply(repo)
+    index_path = repo / "data" / "featureplat" / "index.json"
+    index = json.loads(index_path.read_text())
+    index["feature_sets"]["churn_features"]["file"] = "../../elsewhere.fpplan"
+    index_path.write_text(json.dumps(index))
+    with pytest.raises(fp.PlanError, match="records file '../../elsewhere.fpplan' .* the index was altered"):
+        registered_plan(repo, "churn_features")
+
+
 def test_not_a_repo(tmp_path):
     with pytest.raises(fp.InputError, match="has no feature_store.yaml"):
         apply(tmp_path)

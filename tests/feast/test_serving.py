@@ -2,7 +2,10 @@
 training row built for the same entity at the same time -- on SQLite and on Redis."""
 from __future__ import annotations
 
+import ast
+import base64
 import datetime as dt
+import inspect
 import subprocess
 import threading
 import time
@@ -13,9 +16,11 @@ import pyarrow.parquet as pq
 import pytest
 
 import featureplat as fp
+from featureplat.feast import serving, stores
+from featureplat.feast.on_demand import run_plan
 from featureplat.feast.serving import OnlineFeatures, StoreUnavailable
 from featureplat.feast.training import training_set
-from tests.feast.conftest import REDIS, build_served_repo, copy_repo, data_end, require_redis, use_redis
+from tests.feast.conftest import build_served_repo, copy_repo, data_end, require_redis, use_redis
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:On demand feature view is an experimental feature:RuntimeWarning"),
@@ -242,7 +247,8 @@ def test_adapter_is_a_new_view_when_the_plan_changes(served):
     b = on_demand_view(store, refit)
     assert refit.plan_hash != plan.plan_hash
     assert a.feature_transformation != b.feature_transformation  # Feast's diff identity
-    assert plan.plan_hash in a.feature_transformation.udf_string
+    # The source embeds the plan file itself (base64), so a new plan is new text.
+    assert base64.b64encode(plan.to_bytes()).decode() in a.feature_transformation.udf_string
     assert on_demand_view(store, plan).feature_transformation == a.feature_transformation
 
 
@@ -263,14 +269,91 @@ def test_bad_entity_keys_and_request_fields(served):
         sv.get([{"customer_id": 1001, "region": "PT-LIS"}, {"customer_id": 1001}], q)
     with pytest.raises(fp.InputError, match="entity row 0: missing request field 'channel'"):
         sv.get({"customer_id": 1001, "region": "PT-LIS"}, {"offer_discount_pct": 0.0})
-    with pytest.raises(fp.InputError, match="must be time-zone aware"):
+    with pytest.raises(fp.InputError, match=r"^request time 'at': naive datetime .* give it a time zone"):
         sv.get({"customer_id": 1001, "region": "PT-LIS"}, q, at=dt.datetime(2026, 9, 1))
+    with pytest.raises(fp.InputError, match=r"^input 'event_timestamp': naive datetime .* give it a time zone"):
+        sv.get({"customer_id": 1001, "region": "PT-LIS"}, {**q, "event_timestamp": dt.datetime(2026, 9, 1)})
     with pytest.raises(fp.InputError, match="entity_rows must be a dict or a list of dicts"):
         sv.get("customer 1001", q)
     with pytest.raises(fp.InputError, match="request_data must be a dict"):
         sv.get([{"customer_id": 1001, "region": "PT-LIS"}], [q, q])
     # A null key matches nothing (as offline), it is not an error.
     assert sv.raw({"customer_id": None, "region": "PT-LIS"}, q)[0]["sessions_7d"] is None
+
+
+def test_int64_inputs_read_alike_in_training_sets_and_serving(served):
+    """An int64 input given as a float or a string: training sets used to accept both
+    (Arrow's cast) while every serving path refused them. One rule, in the core, now:
+    integral floats are exact, NaN is null, any other float and any string are refused,
+    with the same words on both sides."""
+    store, _, _ = served
+    plan = fp.compile(fp.FeatureSet("int_request", inputs={
+        "sessions_7d": fp.feast("customer_activity:sessions_7d", "int64"), "n": fp.request("int64"),
+        "event_timestamp": fp.request("timestamp")}, features={"n1": fp.col("n") + 1,
+                                                               "s": fp.col("sessions_7d").fill_null(-1)}))
+    at = data_end() + dt.timedelta(hours=1)
+    sv = OnlineFeatures(store, plan)
+    e = {"customer_id": 1001}
+
+    def outcome(run):
+        try:
+            return np.asarray(run(), dtype=np.float64).tobytes()
+        except fp.InputError as err:
+            return str(err)
+
+    seen = {}
+    for value in (1400.0, float("nan"), 1400.5, float("inf"), float(2**63), "1400"):
+        ent = pa.table({"customer_id": [1001], "event_timestamp": pa.array([at]), "n": pa.array([value])})
+        q = {"n": value}
+        got = {"training set": outcome(lambda t=ent: training_set(store, plan, t).X[0]),
+               "one entity": outcome(lambda q=q: sv.get(e, q, at=at)),
+               "entity list": outcome(lambda q=q: sv.get([e], [q], at=at)[0]),
+               "dict": outcome(lambda q=q: list(sv.get(e, q, at=at, to="dict").values()))}
+        assert len(set(got.values())) == 1, (value, got)
+        seen[repr(value)] = got["training set"]
+    assert np.frombuffer(seen["1400.0"])[0] == 1401.0
+    assert np.isnan(np.frombuffer(seen["nan"])[0])
+    assert seen["1400.5"] == "input 'n' row 0: float 1400.5 is not an integer (an int64 input takes integral floats)"
+    assert seen["inf"] == "input 'n' row 0: float inf is outside the int64 range"
+    assert seen["9.223372036854776e+18"] == \
+        "input 'n' row 0: float 9.223372036854776e+18 is outside the int64 range"
+    assert seen["'1400'"] == \
+        "input 'n': declared int64 but got string values; convert them or declare the input accordingly"
+
+
+def test_on_demand_view_reads_feast_times_without_a_zone_as_utc():
+    """Feast hands an on-demand view its event data as it holds it (tz-less means UTC, by
+    Feast's convention); request fields are the caller's, and a naive one is refused."""
+    plan = fp.compile(fp.FeatureSet("odfv_times", inputs={
+        "signup_at": fp.feast("customer_profile:signup_at", "timestamp"), "when": fp.request("timestamp")},
+        features={"signup_hour": fp.col("signup_at").dt.hour(), "when_hour": fp.col("when").dt.hour()}))
+    blob = base64.b64encode(plan.to_bytes()).decode("ascii")
+    bindings = [("signup_at", "customer_profile__signup_at"), ("when", "when")]
+    aware = dt.datetime(2026, 1, 1, 20, tzinfo=UTC)
+    for feast_value in (aware, aware.replace(tzinfo=None)):
+        out = run_plan(plan.plan_hash, blob, bindings, {"customer_profile__signup_at": feast_value, "when": aware})
+        assert out == {"signup_hour": 20, "when_hour": 20}
+        many = run_plan(plan.plan_hash, blob, bindings, {"customer_profile__signup_at": [feast_value, None],
+                                                         "when": [aware, aware]})
+        assert many == {"signup_hour": [20, None], "when_hour": [20, 20]}
+    with pytest.raises(fp.InputError, match="^input 'when': naive datetime"):
+        run_plan(plan.plan_hash, blob, bindings, {"customer_profile__signup_at": aware,
+                                                  "when": aware.replace(tzinfo=None)})
+
+
+def test_serving_holds_no_ttl_arithmetic():
+    """The TTL rule has one implementation, in the core (``visible_at``, pit_join.h), used
+    by the point-in-time join and called by serving: no comparison or arithmetic on a TTL
+    or the request time is left in the serving modules."""
+    for module in (serving, stores):
+        tree = ast.parse(inspect.getsource(module))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Compare, ast.BinOp, ast.BoolOp, ast.AugAssign)):
+                names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+                names |= {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
+                assert not {n for n in names if "ttl" in n.lower() or n == "at_us"}, \
+                    f"{module.__name__}:{node.lineno}: {ast.unparse(node)}"
+    assert "_core.visible_mask(" in inspect.getsource(serving)
 
 
 def test_unknown_feature_reference_and_unfitted_plan(served):

@@ -13,6 +13,7 @@ import pytest
 import featureplat as fp
 from featureplat.feast.repo import registered_plan
 from featureplat.feast.training import training_set
+from featureplat.plan.sources import feast_ref
 
 pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")
 
@@ -92,15 +93,19 @@ def test_fit_on_the_joined_rows_equals_fitting_the_joined_inputs(churn_repo, lab
         training_set(churn_repo, plan, labels, fit=False)
 
 
-def test_inputs_carry_the_declared_types(native):
-    plan = native.plan
-    for spec in plan.inputs:
+def test_inputs_are_the_joined_columns_as_feast_holds_them(churn_repo, labels, native):
+    """No cast in Python: a Feast input keeps its source column's type (timestamps marked
+    UTC), a request input the entity table's; the core converts them when the plan runs."""
+    for spec in native.plan.inputs:
         t = native.inputs.schema.field(spec["name"]).type
-        expected = {"int64": pa.int64(), "float64": pa.float64(), "string": pa.string(), "bool": pa.bool_()}
-        if spec["dtype"] == "timestamp":
-            assert pa.types.is_timestamp(t) and t.tz is not None
+        ref = feast_ref(spec["source"])
+        if ref is None:
+            assert t == labels.schema.field(spec["name"]).type, spec
+        elif spec["dtype"] == "timestamp":
+            assert pa.types.is_timestamp(t) and t.tz is not None, spec
         else:
-            assert t == expected[spec["dtype"]], spec
+            view, feature = ref
+            assert t == pq.read_schema(churn_repo / "data" / f"{view}.parquet").field(feature).type, spec
 
 
 def test_ttl_and_created_timestamps_are_honoured(churn_repo, native, labels):
@@ -146,6 +151,33 @@ def test_timestamp_without_time_zone(churn_repo, labels, native):
         training_set(churn_repo, native.plan, naive)
 
 
+def test_feast_timestamps_without_a_zone_are_utc_request_ones_refused(churn_repo, labels, native, tmp_path):
+    """Feast reads its event data without a time zone as UTC, and the training set says
+    so to the core explicitly; any other naive timestamp (a request field) is refused."""
+    from featureplat.examples.churn import generate
+    from featureplat.feast.repo import apply
+    from tests.feast.conftest import CUSTOMERS, DAYS, copy_repo
+
+    repo = copy_repo(tmp_path / "repo")
+    generate(repo / "data", customers=CUSTOMERS, days=DAYS)  # seeded: the session repo's data
+    path = repo / "data" / "customer_profile.parquet"
+    profile = pq.read_table(path)
+    assert profile.schema.field("signup_at").type.tz is not None
+    naive = profile.column("signup_at").cast(pa.timestamp(profile.schema.field("signup_at").type.unit))
+    pq.write_table(profile.set_column(profile.schema.get_field_index("signup_at"), "signup_at", naive), path)
+    apply(repo)
+    again = training_set(repo, native.plan, labels, label="churned")
+    assert again.inputs.schema.field("signup_at").type.tz == "UTC"
+    assert again.X.tobytes() == native.X.tobytes()
+    fs = fp.FeatureSet("when", inputs={"sessions_7d": fp.feast("customer_activity:sessions_7d", "int64"),
+                                       "when": fp.request("timestamp")},
+                       features={"h": fp.col("when").dt.hour(), "s": fp.col("sessions_7d")})
+    entity = labels.append_column("when", labels.column("event_timestamp").cast(pa.timestamp("us")))
+    with pytest.raises(fp.InputError, match=r"^input 'when': naive datetime \(a timestamp without a time zone\) is "
+                                            r"ambiguous; give it a time zone \(e.g. UTC\)$"):
+        training_set(churn_repo, fs, entity)
+
+
 def test_unknown_feature_reference(churn_repo, labels):
     fs = fp.FeatureSet("bad", inputs={"x": fp.feast("customer_activity:no_such", "int64"),
                                       "y": fp.feast("no_such_view:f", "int64")},
@@ -181,7 +213,7 @@ def test_missing_request_field_and_label(churn_repo, labels, native):
         training_set(churn_repo, native.plan, labels.drop_columns(["channel"]))
     with pytest.raises(fp.InputError, match="label column 'nope' is not a column"):
         training_set(churn_repo, native.plan, labels, label="nope")
-    with pytest.raises(fp.InputError, match="request input 'offer_discount_pct': cannot cast string to the declared float64"):
+    with pytest.raises(fp.InputError, match="input 'offer_discount_pct': declared float64 but got string values"):
         training_set(churn_repo, native.plan, labels.set_column(
             labels.schema.get_field_index("offer_discount_pct"), "offer_discount_pct",
             pa.array(["x"] * labels.num_rows)))

@@ -55,3 +55,23 @@ def tracking(request, tmp_path_factory):
     mlflow.set_tracking_uri("")
     if dbname:
         _drop(dbname)  # WITH (FORCE) closes MLflow's pooled connections
+
+
+MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME")
+
+
+def forget_tracking(monkeypatch) -> None:
+    """MLflow and featureplat as a fresh process finds them: no tracking or registry URI,
+    no experiment, nothing defaulted (all restored after the test)."""
+    from mlflow.tracking import fluent
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    from featureplat.mlflow import tracking
+
+    for var in MLFLOW_ENV:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(tracking_utils, "_tracking_uri", None)
+    monkeypatch.setattr(registry_utils, "_registry_uri", None)
+    monkeypatch.setattr(fluent, "_active_experiment_id", None)
+    monkeypatch.setattr(tracking, "_defaulted", None, raising=False)

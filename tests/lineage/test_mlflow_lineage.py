@@ -3,6 +3,8 @@ reproduce, guarded retraining, lineage queries."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 import shutil
 
 import numpy as np
@@ -18,12 +20,13 @@ from featureplat.mlflow.runs import PLAN_ARTIFACT
 from featureplat.cli import main as cli
 from featureplat.feast.training import training_set
 from tests.feast.conftest import build_served_repo, data_end
+from tests.lineage.conftest import forget_tracking
 
 pytestmark = [
     # MLflow's SQLAlchemy store uses a loader strategy SQLAlchemy has deprecated.
     pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated"),
-    # MLflow suggests type hints on PythonModel.predict; the model takes any table-like input.
-    pytest.mark.filterwarnings("ignore:.*Add type hints to the `predict` method:UserWarning"),
+    # Importing mlflow.pyfunc infers a schema for MLflow's own ResponsesAgentRequest. (The
+    # pyfunc's predict has type hints MLflow accepts: no "Add type hints" warning is let through.)
     pytest.mark.filterwarnings("ignore:.*Any type hint is inferred as AnyType:UserWarning"),
 ]
 
@@ -259,8 +262,32 @@ def test_lineage_and_reverse_query(repo, trained, tracking):
     assert res.exit_code == 0 and f"churn version {record.version}" in res.output
 
 
+def test_reverse_query_shows_each_versions_aliases(repo, trained, tracking):
+    # search_model_versions leaves a version's aliases empty; the listing must not.
+    _, _, record = trained
+    v1 = fpm.register(record, "churn_aliases")
+    v2 = fpm.register(record, "churn_aliases")
+    v3 = fpm.register(record, "churn_aliases")
+    fpm.set_alias("churn_aliases", "champion", v2)
+    fpm.set_alias("churn_aliases", "challenger", v3)
+    fpm.set_alias("churn_aliases", "shadow", v3)
+    users = {u["version"]: u for u in fpm.models_using_view("customer_activity", name="churn_aliases")}
+    assert {v: u["aliases"] for v, u in users.items()} == {v1: [], v2: ["champion"], v3: ["challenger", "shadow"]}
+    res = CliRunner().invoke(cli, ["lineage", "--feature-view", "customer_activity", "--tracking-uri",
+                                   tracking["uri"]])
+    assert res.exit_code == 0, res.output
+    lines = [line for line in res.output.splitlines() if line.startswith("churn_aliases ")]
+    assert len(lines) == 3
+    assert f"churn_aliases version {v1} [] plan" in res.output
+    assert f"churn_aliases version {v2} ['champion'] plan" in res.output
+    assert f"churn_aliases version {v3} ['challenger', 'shadow'] plan" in res.output
+    res = CliRunner().invoke(cli, ["lineage", "--feature-view", "customer_activity", "--tracking-uri",
+                                   tracking["uri"], "--json"])
+    rows = {r["version"]: r["aliases"] for r in json.loads(res.output) if r["name"] == "churn_aliases"}
+    assert rows == {v1: [], v2: ["champion"], v3: ["challenger", "shadow"]}
+
+
 def test_serving_object_and_http_server_from_a_model_uri(repo, trained, tracking, tmp_path):
-    import json
     import os
     import socket
     import subprocess
@@ -268,7 +295,6 @@ def test_serving_object_and_http_server_from_a_model_uri(repo, trained, tracking
     import time
     import urllib.request
 
-    from featureplat.feast.serving import OnlineFeatures
 
     ts, _, record = trained
     sv = fpm.online_features_for_model(repo, "models:/churn@champion")
@@ -310,14 +336,16 @@ def test_retrain_command_runs_the_repos_declared_retraining(repo, trained, track
     assert res.exit_code == 0, res.output
     assert "registered churn version" in res.output
     assert ("PROMOTED to @champion" in res.output) or ("kept the current @champion" in res.output)
-    run_id = res.output.split()[1].rstrip(":")
+    # MLflow's own log lines (stderr) may come first: the command's line starts with "run <id>:".
+    run_id = re.search(r"^run (\w+): registered", res.output, re.MULTILINE).group(1)
     tags = mlflow.MlflowClient().get_run(run_id).data.tags
     assert tags["featureplat.retrain.decision"] in ("promoted", "kept")
     assert tags["featureplat.retrain.reason"] in res.output
 
 
 def test_read_commands_need_a_tracking_database(tmp_path, monkeypatch):
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # mlflow.set_tracking_uri exports it
+    # As a fresh process: no tracking URI in the environment or set in MLflow by earlier tests.
+    forget_tracking(monkeypatch)
     res = CliRunner().invoke(cli, ["lineage", "models:/churn/1", "--repo", str(tmp_path)])
     assert res.exit_code != 0 and "no MLflow tracking database" in res.output
     assert not (tmp_path / "data").exists()

@@ -19,11 +19,13 @@ import textwrap
 
 import featureplat._core as core
 import numpy as np
+import pyarrow as pa
 import pytest
 import xxhash
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from featureplat.errors import InputError
 from featureplat.testing import reference
 from featureplat.testing import strategies as fst
 from featureplat.testing.reference import INT64_MAX, INT64_MIN
@@ -604,6 +606,45 @@ def test_documented_examples(case):
     )
     assert reference.values_identical(got, expected), f"core {_describe(got)}, doc says {_describe(expected)}"
     CASES["run"] += 1
+
+
+# ---------------------------------------------------------------------------------------
+# input conversion: floats for an int64 input
+# ---------------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(2**63), 2**63 - 1).map(float))
+@example(1400.0)
+@example(1400.5)
+@example(float(2**63))
+@example(float(-(2**63)))
+@example(-0.0)
+@example(float("nan"))
+@example(float("-inf"))
+@example(5e-324)
+def test_int64_input_takes_the_floats_the_reference_takes(value):
+    """The core's rule for a float given for an int64 input (exact when integral and in
+    range, NaN null, else refused) on the row and batch paths, against the reference."""
+    plan = fst.one_step_plan("add", ["int64", "int64"], {})
+    norm, prog = _program(plan)
+    try:
+        want = reference.evaluate(norm, {"a0": value, "a1": 0})["out"]
+    except TypeError:
+        want = "refused"
+    outcomes = []
+    for run in (lambda: prog.row_dict({"a0": value, "a1": 0})["out"],
+                lambda: prog.transform([(1, [pa.array([value]).__arrow_c_array__(),
+                                             pa.array([0]).__arrow_c_array__()])], 1)):
+        try:
+            got = run()
+        except InputError:
+            got = "refused"
+        if isinstance(got, list):  # the batch path's Arrow buffers, one int64 row
+            _, _, nulls, _, data, _, _ = got[0]
+            got = None if nulls else int(np.frombuffer(data, np.int64)[0])
+        outcomes.append(got)
+    assert outcomes == [want, want], (value, outcomes, want)
 
 
 # ---------------------------------------------------------------------------------------

@@ -130,3 +130,50 @@ def test_feast_input_survives_importing_the_feast_layer():
 
     inp = fp.feast("stats:trips", "int64")
     assert (inp.dtype, inp.source) == ("int64", "feast:stats:trips")
+
+
+def test_naive_datetime_literal_is_refused():
+    # A naive datetime was read as UTC; inputs refuse it, and so does a literal.
+    with pytest.raises(fp.PlanError, match="naive datetime .* give it a time zone"):
+        fp.lit(dt.datetime(2026, 1, 1))
+    aware = dt.datetime(2026, 1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    assert fp.lit(aware).params["value"]["value"] == 1_767_225_600_000_000
+
+
+def test_expr_repr_and_plan_steps_render_alike():
+    from featureplat.plan.text import render_step
+
+    x, c = fp.col("x"), fp.col("c")
+    exprs = {"a": (x + 1).log1p().clip(0, 10), "b": fp.when(x > 1).then(1.0).when(x > 0).then(2.0).otherwise(3.0),
+             "d": c.str.lower().str.starts_with("a") | x.is_null(), "e": fp.coalesce(x, -x, 0.0).round(2)}
+    fs = fp.FeatureSet("r", inputs={"x": fp.request("float64"), "c": fp.request("string")}, features=exprs)
+    plan = fp.compile(fs)
+    doc = plan.to_dict()
+    for o in doc["outputs"]:
+        # The compiled step has explicit casts and sorted params; both come from the one renderer.
+        assert render_step(doc, o["step"]).startswith(("(", "when(", "coalesce(", "col("))
+    assert repr(exprs["b"]) == ("when((col('x') > lit(1))).then(lit(1.0)).when((col('x') > lit(0)))"
+                                ".then(lit(2.0)).otherwise(lit(3.0))")
+
+
+@pytest.mark.parametrize("name", ['x"""; import os; os.system("touch /tmp/pwned") #', "../escape", "a/b", "with space",
+                                  "", "9lives", "a" * 129, "dot.name", "naïve"])
+def test_feature_set_and_plan_names_keep_to_the_safe_alphabet(name):
+    inputs, features = {"x": fp.request("float64")}, {"y": fp.col("x") + 1}
+    with pytest.raises(fp.PlanError, match="is not allowed: use ASCII letters, digits"):
+        fp.FeatureSet(name, inputs=inputs, features=features)
+    # A plan document with such a name is refused on load as well.
+    doc = fp.compile(fp.FeatureSet("ok", inputs=inputs, features=features)).to_dict()
+    doc["name"] = name
+    with pytest.raises(fp.PlanError, match="plan name .* is not allowed"):
+        fp.Plan(doc)
+    # And at compile, when the name was changed after construction.
+    fs = fp.FeatureSet("ok", inputs=inputs, features=features)
+    fs.name = name
+    with pytest.raises(fp.PlanError, match="is not allowed"):
+        fp.compile(fs)
+
+
+def test_safe_names_are_accepted():
+    for name in ("churn_features", "_private", "v2-shadow", "A" * 128):
+        assert fp.compile(fp.FeatureSet(name, {"x": fp.request("float64")}, {"y": fp.col("x")})).name == name

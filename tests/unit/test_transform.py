@@ -53,11 +53,15 @@ def test_pandas_and_numpy_dict_inputs():
     df = t.to_pandas()
     assert_identical(PLAN.transform(df), PLAN.transform(t))
     d = {"x": np.array([1.5, 2.5]), "n": np.array([1, 2], dtype=np.int32), "s": np.array(["a", "b"]),
-         "t": np.array(["2020-01-01T05:00", "1960-06-01T23:59"], dtype="datetime64[ns]"),
+         "t": pd.DatetimeIndex(["2020-01-01T05:00", "1960-06-01T23:59"]).tz_localize("UTC"),
          "f": np.array([0.5, 1.5], dtype=np.float32), "b": np.array([True, False])}
     out = PLAN.transform(d)
     assert out.column("n1").to_pylist() == [2, 3]
     assert out.column("hr").to_pylist() == [5, 23]
+    # numpy datetimes carry no time zone: refused, not guessed.
+    naive = {**d, "t": np.array(["2020-01-01T05:00", "1960-06-01T23:59"], dtype="datetime64[ns]")}
+    with pytest.raises(fp.InputError, match="input 't': naive datetime"):
+        PLAN.transform(naive)
 
 
 def test_output_types():
@@ -95,7 +99,7 @@ def test_threads_and_chunks_do_not_change_results():
     n = 200_003
     big = pa.table({
         "x": rng.normal(size=n), "n": rng.integers(-1000, 1000, n), "s": rng.choice(["a", "bb", "é"], n),
-        "t": pa.array(rng.integers(-10**15, 10**15, n), pa.timestamp("us")),
+        "t": pa.array(rng.integers(-10**15, 10**15, n), pa.timestamp("us", tz="UTC")),
         "f": rng.normal(size=n).astype(np.float32), "b": rng.random(n) < 0.5,
     })
     one = PLAN.transform(big, threads=1)
@@ -121,8 +125,8 @@ def test_missing_column_names_it():
 
 
 def test_wrong_dtype_names_the_input():
-    bad = table().set_column(1, "n", pa.array([1.0, 2.0, 3.0, 4.0, 5.0]))
-    with pytest.raises(fp.InputError, match="input 'n': declared int64 but the column holds float64"):
+    bad = table().set_column(1, "n", pa.array(["1", "2", "3", "4", "5"]))
+    with pytest.raises(fp.InputError, match="input 'n': declared int64 but got string values"):
         PLAN.transform(bad)
     with pytest.raises(fp.InputError, match="input 's'"):
         PLAN.transform_row({"x": 1.0, "n": 1, "s": 5, "t": 0, "f": 1.0, "b": True})
@@ -150,18 +154,28 @@ def test_timestamp_units_and_time_zones():
         want = {"s": -1_000_000, "ms": -1_000, "us": -1, "ns": -1}[unit]
         assert got == want, unit
     # ns are floored, not truncated toward zero.
-    t = table(1).set_column(3, "t", pa.array([-1], pa.timestamp("ns")))
+    t = table(1).set_column(3, "t", pa.array([-1], pa.timestamp("ns", tz="UTC")))
     assert PLAN.transform(t).column("ts")[0].value == -1
-    # Aware datetimes are converted to UTC, naive ones are UTC.
+    # Aware datetimes are converted to UTC; naive ones (datetime, numpy datetime64, an
+    # Arrow timestamp without a zone) are refused on both paths, in the same words.
     row = table(1).to_pylist()[0]
     lisbon_summer = dt.datetime(2026, 7, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=1)))
     assert PLAN.transform_row({**row, "t": lisbon_summer})["hr"] == 11
-    assert PLAN.transform_row({**row, "t": dt.datetime(2026, 7, 1, 12)})["hr"] == 12
-    assert PLAN.transform_row({**row, "t": np.datetime64("2026-07-01T13:00:00.123456789")})["hr"] == 13
+    naive = "input 't': naive datetime (a timestamp without a time zone) is ambiguous; give it a time zone (e.g. UTC)"
+    for value in (dt.datetime(2026, 7, 1, 12), np.datetime64("2026-07-01T13:00:00.123456789")):
+        with pytest.raises(fp.InputError) as e:
+            PLAN.transform_row({**row, "t": value})
+        assert str(e.value) == naive
+    for unit in ("s", "ms", "us", "ns"):
+        with pytest.raises(fp.InputError) as e:
+            PLAN.transform(table(1).set_column(3, "t", pa.array([-1], pa.timestamp(unit))))
+        assert str(e.value) == naive
+    # pandas' NaT is a null, as it is in an Arrow column.
+    assert PLAN.transform_row({**row, "t": pd.NaT})["ts"] is None
 
 
 def test_seconds_overflow_is_an_error():
-    t = table(1).set_column(3, "t", pa.array([2**62], pa.timestamp("s")))
+    t = table(1).set_column(3, "t", pa.array([2**62], pa.timestamp("s", tz="UTC")))
     with pytest.raises(fp.InputError, match="outside the microsecond range|out of range"):
         PLAN.transform(t)
 

@@ -32,6 +32,7 @@ enum class SourceKind : uint8_t {
 /// One value handed to the row path.
 struct SourceValue {
   SourceKind kind = SourceKind::kNull;  ///< what the payload holds
+  bool naive = false;                   ///< kTimestamp given without a time zone (always refused)
   bool b = false;                       ///< kBool
   int64_t i = 0;                        ///< kInt64, kTimestamp
   uint64_t u = 0;                       ///< kUInt64
@@ -39,11 +40,48 @@ struct SourceValue {
   StrView s{"", 0};                     ///< kString (borrowed)
 };
 
-/// Whether values of `kind` may be given for an input declared `declared`.
-bool source_accepted(SourceKind kind, DType declared);
-/// Converts one value to the declared type (same function for both paths). Returns a
-/// kValueError status for a value that does not fit.
+// Input conversion, the one rule of both paths. The batch path checks a column's kind
+// once (check_source), then converts each value (convert_source); the row path does both
+// per value. Accepted kinds per declared type (null is accepted everywhere):
+//   bool       bool
+//   int64      integers; floats that are integral and in int64 range (exact), a float
+//              NaN is null (pandas' marker for a missing integer); any other float
+//              (fractional, +-inf, out of range) is a kValueError naming the row
+//   float64    integers (nearest double), floats; float32: the same, rounded to float32
+//   string     strings
+//   timestamp  timestamps with a time zone, integers (microseconds since the epoch, UTC)
+// Timestamps without a time zone (naive) are refused for every input: their instant is
+// ambiguous. Strings are never parsed into numbers or times.
+
+/// OK when values of `kind` may be given for input `in`, else the kInputError both paths
+/// report word for word: "input 'x': declared int64 but got string values; ..." or
+/// "input 'x': naive datetime ...; give it a time zone (e.g. UTC)". `naive`: the values are
+/// timestamps without a time zone.
+Status check_source(SourceKind kind, bool naive, const PlanInput& in);
+/// Converts one accepted value to the declared type (same function for both paths) into
+/// row `row` of `out`. Returns a kValueError status (index `row`) for a value that does
+/// not fit; the callers prefix the input's name and the row.
 Status convert_source(const SourceValue& v, DType declared, Slot& out, int64_t row, StringArena* arena);
+
+/// A date and time of day as a caller's datetime object holds it, with its UTC offset.
+struct CivilTime {
+  int64_t year = 1970;       ///< proleptic Gregorian year
+  int month = 1;             ///< 1..12
+  int day = 1;               ///< 1..31
+  int hour = 0;              ///< 0..23
+  int minute = 0;            ///< 0..59
+  int second = 0;            ///< 0..59
+  int microsecond = 0;       ///< 0..999999
+  bool has_offset = false;   ///< false for a naive time (no time zone)
+  int64_t offset_us = 0;     ///< local time minus UTC, microseconds
+};
+
+/// Microseconds since the epoch (UTC) of an aware civil time (local time minus its
+/// offset): the conversion of every datetime the core is given (row inputs, request
+/// times). A naive time is a kInputError "naive datetime ...; give it a time zone (e.g.
+/// UTC)", fields out of range or a result outside int64 a kValueError; callers prefix
+/// what the value is ("input 'x': ").
+Status civil_to_micros(const CivilTime& t, int64_t* out);
 
 /// Scales an integer in Arrow time unit `unit` ('s', 'm' milliseconds, 'u', 'n') to
 /// microseconds (nanoseconds are floored); false on int64 overflow.
@@ -137,8 +175,9 @@ class RowRunner {
  public:
   explicit RowRunner(std::shared_ptr<const Program> program);
   ~RowRunner();
-  /// Sets declared input `i` for the next run; kValueError/kInputError when it does not fit.
-  Status set_input(int i, const SourceValue& v);
+  /// Sets declared input `i` for the next run; kValueError/kInputError when it does not
+  /// fit, with the message the batch path gives for row `row` (the caller's row number).
+  Status set_input(int i, const SourceValue& v, int64_t row = 0);
   /// Runs the plan on the inputs set.
   void run();
   /// Output `j` after run(): its slot (row 0).

@@ -38,10 +38,29 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 #include "featureplat/status.h"
 
 namespace featureplat {
+
+/// The TTL rule of the point-in-time join and of online serving, the one implementation
+/// of both: a feature row with event time `event_ts` is visible at time `t` when
+///     event_ts <= t  and  (ttl_us <= 0  or  event_ts >= t - ttl_us)
+/// (both bounds inclusive; ttl_us <= 0 means unlimited). `t - ttl_us` saturates at
+/// INT64_MIN instead of overflowing, so every int64 argument has a defined answer.
+inline bool visible_at(int64_t event_ts, int64_t t, int64_t ttl_us) {
+  if (event_ts > t) return false;
+  if (ttl_us <= 0) return true;
+  // t - ttl_us underflows exactly when t < INT64_MIN + ttl_us (no overflow: ttl_us > 0).
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  const int64_t lower = t < kMin + ttl_us ? kMin : t - ttl_us;
+  return event_ts >= lower;
+}
+
+/// visible_at over n (event time, ttl) pairs at one time `t`: out[i] = 1 when row i is
+/// visible, else 0. Serving calls it once per request over every (row, view) it read.
+void visible_mask(const int64_t* event_ts, const int64_t* ttl_us, int64_t n, int64_t t, uint8_t* out);
 
 /// For each entity row i writes to out_index[i] the index (into the feature arrays) of
 /// the feature row Feast's point-in-time join selects, or -1 when there is none:

@@ -1,8 +1,8 @@
 // Fitted transforms. These ops mark where statistics are needed; they have no kernel.
 // plan.fit() runs the analyzers they name over training data in the core, then rewrites
 // each of them into ordinary ops with the statistics frozen in as constants (for
-// example standard_scale(x) becomes (x - mean) / std). A plan that still contains one
-// cannot execute, so serving never runs an analyzer.
+// example standard_scale(x) becomes (x - mean) / std; the rules are in fit_rewrite.cc).
+// A plan that still contains one cannot execute, so serving never runs an analyzer.
 #include <string>
 
 #include "featureplat/registry.h"
@@ -117,14 +117,16 @@ void register_fitted_ops(Registry& r) {
                "with ties broken by ascending value, 'value' sorts ascending). Unseen values go to "
                "one of num_oov_buckets buckets after the vocabulary, by xxHash64 (index K + "
                "hash % num_oov_buckets); with num_oov_buckets = 0 they give null. Null in, null "
-               "out.",
+               "out. Training data with no present value is a fit error (values present but all "
+               "below min_frequency fit an empty vocabulary).",
                resolve_vocabulary,
                {{"top_k", ParamKind::kScalar, false}, {"min_frequency", ParamKind::kInt, false},
                 {"num_oov_buckets", ParamKind::kInt, false}, {"order", ParamKind::kString, false}}));
   r.add(fitted("one_hot", "one_hot(a: string|int64, top_k, min_frequency, order) -> float64 columns",
                "Fitted: one float64 column per vocabulary value, named <feature>__<value>, 1.0 "
                "where the value matches and 0.0 elsewhere; unseen values and null give 0.0 in "
-               "every column. Must be the whole feature expression.",
+               "every column. Must be the whole feature expression. Training data with no present "
+               "value is a fit error.",
                resolve_one_hot,
                {{"top_k", ParamKind::kScalar, false}, {"min_frequency", ParamKind::kInt, false},
                 {"order", ParamKind::kString, false}}));

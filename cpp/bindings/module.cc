@@ -19,6 +19,7 @@
 #include "featureplat/fit_rewrite.h"
 #include "featureplat/pit_join.h"
 #include "featureplat/plan.h"
+#include "featureplat/plan_json.h"
 #include "featureplat/registry.h"
 #include "featureplat/scalar_fns.h"
 
@@ -67,10 +68,21 @@ py::handle get(const py::dict& d, const char* key, const std::string& where) {
   return v;
 }
 
+// The UTF-8 bytes of a str; a str with no UTF-8 form (a lone surrogate) is a PlanError.
+std::string utf8_of(PyObject* v, const std::string& where) {
+  Py_ssize_t len = 0;
+  const char* p = PyUnicode_AsUTF8AndSize(v, &len);
+  if (!p) {
+    PyErr_Clear();
+    raise("PlanError", where + " is not valid UTF-8 text (a lone surrogate?)");
+  }
+  return std::string(p, static_cast<size_t>(len));
+}
+
 std::string get_str(const py::dict& d, const char* key, const std::string& where) {
   py::handle v = get(d, key, where);
   if (!PyUnicode_Check(v.ptr())) raise("PlanError", where + "." + key + " must be a string");
-  return v.cast<std::string>();
+  return utf8_of(v.ptr(), where + "." + key);
 }
 
 int64_t as_int64(py::handle v, const std::string& where) {
@@ -87,35 +99,83 @@ DType as_dtype(const std::string& name, const std::string& where) {
   return t;
 }
 
-Scalar to_scalar(py::handle h, const std::string& where) {
-  py::dict d = as_dict(h, where);
+// One scalar {"dtype", "value"}. `where()` names it and is only called for an error: a
+// plan holds up to a million scalars, and most are read in long lists.
+template <typename Where>
+Scalar to_scalar_at(py::handle h, const Where& where) {
+  static PyObject* const kDtypeKey = PyUnicode_InternFromString("dtype");
+  static PyObject* const kValueKey = PyUnicode_InternFromString("value");
+  if (!PyDict_Check(h.ptr())) raise("PlanError", where() + " must be an object");
+  PyObject* dt = PyDict_GetItemWithError(h.ptr(), kDtypeKey);
+  PyObject* v = dt ? PyDict_GetItemWithError(h.ptr(), kValueKey) : nullptr;
+  if (!dt || !v) {
+    if (PyErr_Occurred()) throw py::error_already_set();
+    raise("PlanError", where() + " is missing '" + (dt ? "value" : "dtype") + "'");
+  }
+  if (!PyUnicode_Check(dt)) raise("PlanError", where() + ".dtype must be a string");
+  Py_ssize_t len = 0;
+  const char* name = PyUnicode_AsUTF8AndSize(dt, &len);
+  if (!name) {
+    PyErr_Clear();
+    raise("PlanError", where() + ".dtype is not valid UTF-8 text");
+  }
   Scalar s;
-  s.type = as_dtype(get_str(d, "dtype", where), where);
-  py::handle v = get(d, "value", where);
-  if (v.is_none()) {
+  if (!dtype_from_name(std::string(name, static_cast<size_t>(len)), &s.type)) {
+    raise("PlanError", where() + ": unknown dtype '" + std::string(name, static_cast<size_t>(len)) + "'");
+  }
+  if (v == Py_None) {
     s.is_null = true;
     return s;
   }
   s.is_null = false;
   switch (s.type) {
     case DType::kBool:
-      if (!PyBool_Check(v.ptr())) raise("PlanError", where + ": bool value expected");
-      s.b = v.ptr() == Py_True;
+      if (!PyBool_Check(v)) raise("PlanError", where() + ": bool value expected");
+      s.b = v == Py_True;
       break;
     case DType::kInt64:
-    case DType::kTimestamp: s.i = as_int64(v, where + ".value"); break;
+    case DType::kTimestamp: {
+      int overflow = 0;
+      const long long x = PyLong_Check(v) && !PyBool_Check(v) ? PyLong_AsLongLongAndOverflow(v, &overflow) : 0;
+      if (!PyLong_Check(v) || PyBool_Check(v)) raise("PlanError", where() + ".value must be an integer");
+      if (overflow) raise("PlanError", where() + ".value does not fit int64");
+      s.i = x;
+      break;
+    }
     case DType::kFloat64:
     case DType::kFloat32:
-      if (!PyFloat_Check(v.ptr())) raise("PlanError", where + ": float value expected");
-      s.f = PyFloat_AsDouble(v.ptr());
+      if (!PyFloat_Check(v)) raise("PlanError", where() + ": float value expected");
+      s.f = PyFloat_AS_DOUBLE(v);
       break;
-    case DType::kString:
-      if (!PyUnicode_Check(v.ptr())) raise("PlanError", where + ": string value expected");
-      s.s = v.cast<std::string>();
+    case DType::kString: {
+      if (!PyUnicode_Check(v)) raise("PlanError", where() + ": string value expected");
+      Py_ssize_t n = 0;
+      const char* p = PyUnicode_AsUTF8AndSize(v, &n);
+      if (!p) {
+        PyErr_Clear();
+        raise("PlanError", where() + " is not valid UTF-8 text (a lone surrogate?)");
+      }
+      s.s.assign(p, static_cast<size_t>(n));
       break;
-    case DType::kNull: raise("PlanError", where + ": a null-typed constant must have value null");
+    }
+    case DType::kNull: raise("PlanError", where() + ": a null-typed constant must have value null");
   }
   return s;
+}
+
+Scalar to_scalar(py::handle h, const std::string& where) {
+  return to_scalar_at(h, [&] { return where; });
+}
+
+// The scalars of a list parameter, `where[k]` in errors.
+std::vector<Scalar> to_scalars(py::handle list, const std::string& where) {
+  std::vector<Scalar> out;
+  const Py_ssize_t n = PyList_GET_SIZE(list.ptr());
+  out.reserve(static_cast<size_t>(n));
+  for (Py_ssize_t k = 0; k < n; ++k) {
+    out.push_back(to_scalar_at(PyList_GET_ITEM(list.ptr(), k), [&] { return where + "[" + std::to_string(k) + "]"; }));
+  }
+  return out;
 }
 
 py::dict from_scalar(const Scalar& s) {
@@ -166,22 +226,21 @@ PlanSpec to_spec(py::handle h) {
     py::dict params = as_dict(get(ds, "params", w), w + ".params");
     for (auto kv : params) {
       if (!PyUnicode_Check(kv.first.ptr())) raise("PlanError", w + ": parameter names must be strings");
-      std::string name = kv.first.cast<std::string>();
+      std::string name = utf8_of(kv.first.ptr(), w + ": a parameter name");
       std::string pw = w + ".params." + name;
       Param p;
-      if (py::isinstance<py::list>(kv.second)) {
+      if (PyList_Check(kv.second.ptr())) {
         p.is_list = true;
-        int k = 0;
-        for (py::handle e : kv.second) p.values.push_back(to_scalar(e, pw + "[" + std::to_string(k++) + "]"));
+        p.values = to_scalars(kv.second, pw);
       } else {
         p.values.push_back(to_scalar(kv.second, pw));
       }
-      ps.params.emplace(name, std::move(p));
+      ps.params.emplace(std::move(name), std::move(p));
     }
     PyObject* dt = PyDict_GetItemString(ds.ptr(), "dtype");
     if (dt && dt != Py_None) {
       if (!PyUnicode_Check(dt)) raise("PlanError", w + ".dtype must be a string");
-      ps.dtype = as_dtype(py::str(dt).cast<std::string>(), w);
+      ps.dtype = as_dtype(utf8_of(dt, w + ".dtype"), w);
     }
     spec.steps.push_back(std::move(ps));
   }
@@ -254,15 +313,33 @@ py::array take(const Buffer& b) {
 
 // ---- batches -------------------------------------------------------------------------
 
-std::vector<BatchInput> to_batches(const py::list& batches, size_t ninputs) {
-  std::vector<BatchInput> out;
-  for (py::handle b : batches) {
-    py::tuple t = py::reinterpret_borrow<py::tuple>(b);  // (length, [(schema_capsule, array_capsule)...])
+// Batches as the core reads them, with the Python objects that own their memory pinned:
+// the core reads the capsules' buffers with the GIL released, so a caller's thread that
+// empties the list meanwhile must not free them.
+struct Batches {
+  std::vector<BatchInput> inputs;
+  std::vector<py::object> pinned;  // tuple copies of the lists given (their items are the owners)
+};
+
+Batches to_batches(const py::handle& batches, size_t ninputs) {
+  Batches out;
+  auto pin = [&](py::handle list, const char* what) -> py::tuple {
+    if (!PyList_Check(list.ptr()) && !PyTuple_Check(list.ptr())) raise("InputError", std::string("internal: ") + what + " must be a list");
+    py::tuple t = py::reinterpret_steal<py::tuple>(PySequence_Tuple(list.ptr()));
+    if (!t) throw py::error_already_set();
+    out.pinned.push_back(t);
+    return t;
+  };
+  for (py::handle b : pin(batches, "batches")) {
+    // (length, [(schema_capsule, array_capsule)...])
+    if (!PyTuple_Check(b.ptr()) || PyTuple_GET_SIZE(b.ptr()) != 2) raise("InputError", "internal: a batch must be a pair");
+    py::tuple t = py::reinterpret_borrow<py::tuple>(b);
     BatchInput bi;
     bi.length = t[0].cast<int64_t>();
-    py::list cols = t[1].cast<py::list>();
+    py::tuple cols = pin(t[1], "batch columns");
     if (cols.size() != ninputs) raise("InputError", "internal: batch column count mismatch");
     for (py::handle c : cols) {
+      if (!PyTuple_Check(c.ptr()) || PyTuple_GET_SIZE(c.ptr()) != 2) raise("InputError", "internal: a column must be a capsule pair");
       py::tuple pair = py::reinterpret_borrow<py::tuple>(c);
       auto* schema = static_cast<const ArrowSchema*>(PyCapsule_GetPointer(pair[0].ptr(), "arrow_schema"));
       if (!schema) throw py::error_already_set();
@@ -271,7 +348,7 @@ std::vector<BatchInput> to_batches(const py::list& batches, size_t ninputs) {
       bi.schemas.push_back(schema);
       bi.arrays.push_back(array);
     }
-    out.push_back(std::move(bi));
+    out.inputs.push_back(std::move(bi));
   }
   return out;
 }
@@ -280,8 +357,9 @@ std::vector<BatchInput> to_batches(const py::list& batches, size_t ninputs) {
 
 // A datetime's fields and UTC offset, for the core's conversion (civil_to_micros). A
 // datetime whose utcoffset() is None is naive, as Python defines it; UTC needs no call
-// (utcoffset may run Python code).
-CivilTime civil_of(PyObject* v) {
+// (utcoffset may run Python code). `what` names the value in errors ("input 'x' row 3").
+// The caller holds a reference to `v`: utcoffset may drop every other one.
+CivilTime civil_of(PyObject* v, const std::string& what) {
   CivilTime t;
   t.year = PyDateTime_GET_YEAR(v);
   t.month = PyDateTime_GET_MONTH(v);
@@ -300,7 +378,9 @@ CivilTime civil_of(PyObject* v) {
     return t;
   }
   if (!PyDelta_Check(off.ptr())) {  // a datetime subclass (pandas' NaT) may answer anything
-    raise("InputError", std::string("a ") + Py_TYPE(v)->tp_name + " whose utcoffset() is not a timedelta");
+    auto name_of = [](PyObject* o) { return py::str(py::type::handle_of(py::handle(o)).attr("__name__")).cast<std::string>(); };
+    raise("InputError", what + ": a " + name_of(v) + " whose utcoffset() returned " + name_of(off.ptr()) +
+                            ", not a timedelta");
   }
   t.offset_us = (int64_t{PyDateTime_DELTA_GET_DAYS(off.ptr())} * 86400 + PyDateTime_DELTA_GET_SECONDS(off.ptr())) *
                     1000000 +
@@ -314,12 +394,36 @@ int64_t datetime_micros(PyObject* v, const std::string& what) {
     raise("InputError", what + ": expected a datetime, got " + std::string(Py_TYPE(v)->tp_name));
   }
   int64_t us = 0;
-  Status st = civil_to_micros(civil_of(v), &us);
+  Status st = civil_to_micros(civil_of(v, what), &us);
   if (!st.ok()) raise_status(Status(st.code(), what + ": " + st.message()));
   return us;
 }
 
-SourceValue to_source(PyObject* v, const std::string& name) {
+// pandas' NaT: a datetime without a zone that is not equal to itself.
+// (PyObject_RichCompareBool would short-cut on identity.)
+bool is_nat(PyObject* v) {
+  py::object ne = py::reinterpret_steal<py::object>(PyObject_RichCompare(v, v, Py_NE));
+  if (!ne) throw py::error_already_set();
+  const int r = PyObject_IsTrue(ne.ptr());
+  if (r < 0) throw py::error_already_set();
+  return r != 0;
+}
+
+// "input 'x' row 3", the prefix of value errors on every path.
+std::string input_row(const std::string& name, int64_t row) {
+  return "input '" + name + "' row " + std::to_string(row);
+}
+
+// A string value of `nbytes` bytes that does not exist: what the row path's batch
+// emulation (FEATUREPLAT_FORCE_ROW) hands over for an Arrow string over the limit, so
+// that the row path refuses it with its own words without the bytes being copied.
+struct OversizedString {
+  uint64_t nbytes = 0;
+};
+
+// One Python value of input `name` at the caller's row `row`, as the core reads it. The
+// caller holds a reference to `v` (conversion may run Python code: utcoffset, __ne__).
+SourceValue to_source(PyObject* v, const std::string& name, int64_t row) {
   SourceValue s;
   if (v == Py_None) return s;
   if (PyBool_Check(v)) {
@@ -343,43 +447,48 @@ SourceValue to_source(PyObject* v, const std::string& name) {
     unsigned long long u = PyLong_AsUnsignedLongLong(v);
     if (PyErr_Occurred()) {
       PyErr_Clear();
-      raise("InputError", "input '" + name + "': integer " + py::str(v).cast<std::string>() + " does not fit 64 bits");
+      raise("InputError", input_row(name, row) + ": integer " + py::str(v).cast<std::string>() + " does not fit 64 bits");
     }
     s.kind = SourceKind::kUInt64;
     s.u = u;
     return s;
   }
   if (PyUnicode_Check(v)) {
+    s.kind = SourceKind::kString;
     Py_ssize_t len = 0;
     const char* p = PyUnicode_AsUTF8AndSize(v, &len);
-    if (!p) throw py::error_already_set();
-    if (len > std::numeric_limits<uint32_t>::max()) raise("InputError", "input '" + name + "': string too long");
-    s.kind = SourceKind::kString;
-    s.s = StrView{p, static_cast<uint32_t>(len)};
+    if (!p) {
+      // A str holding a lone surrogate has no UTF-8 form: the core refuses it (with the
+      // batch path's words for invalid UTF-8) naming the input and the row.
+      if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) throw py::error_already_set();
+      PyErr_Clear();
+      s.bad_utf8 = true;
+      return s;
+    }
+    // The core checks the length against the limit before it reads a byte.
+    s.bytes = static_cast<uint64_t>(len);
+    s.s = StrView{p, static_cast<uint32_t>(std::min<uint64_t>(s.bytes, kMaxStringBytes))};
     return s;
   }
   if (PyDateTime_Check(v)) {
     // A naive one is refused by the core's check_source, with the batch path's words.
-    CivilTime t = civil_of(v);
-    // pandas' NaT is a datetime without a zone that is not equal to itself: a null.
-    // (PyObject_RichCompareBool would short-cut on identity.)
-    if (!t.has_offset) {
-      py::object ne = py::reinterpret_steal<py::object>(PyObject_RichCompare(v, v, Py_NE));
-      if (!ne) throw py::error_already_set();
-      const int is_nat = PyObject_IsTrue(ne.ptr());
-      if (is_nat < 0) throw py::error_already_set();
-      if (is_nat) return s;
-    }
+    CivilTime t = civil_of(v, input_row(name, row));
+    if (!t.has_offset && is_nat(v)) return s;  // pandas' NaT: a null
     s.kind = SourceKind::kTimestamp;
     s.naive = !t.has_offset;
     if (!s.naive) {
       Status st = civil_to_micros(t, &s.i);
-      if (!st.ok()) raise_status(Status(st.code(), "input '" + name + "': " + st.message()));
+      if (!st.ok()) raise_status(Status(st.code(), input_row(name, row) + ": " + st.message(), row));
     }
     return s;
   }
-  // numpy scalars and other number-likes.
   py::handle h(v);
+  if (py::isinstance<OversizedString>(h)) {
+    s.kind = SourceKind::kString;
+    s.bytes = h.cast<const OversizedString&>().nbytes;
+    return s;
+  }
+  // numpy scalars and other number-likes.
   py::object np = py::module_::import("numpy");
   if (py::isinstance(h, np.attr("bool_"))) {
     s.kind = SourceKind::kBool;
@@ -393,7 +502,10 @@ SourceValue to_source(PyObject* v, const std::string& name) {
     s.naive = true;
     return s;
   }
-  if (py::isinstance(h, np.attr("integer"))) return to_source(h.attr("item")().ptr(), name);
+  if (py::isinstance(h, np.attr("integer"))) {
+    py::object item = h.attr("item")();
+    return to_source(item.ptr(), name, row);
+  }
   if (py::isinstance(h, np.attr("floating"))) {
     s.kind = py::isinstance(h, np.attr("float32")) ? SourceKind::kFloat32 : SourceKind::kFloat64;
     s.f = h.attr("item")().cast<double>();
@@ -580,9 +692,21 @@ class PyAnalyzer {
 
 class PyProgram {
  public:
-  explicit PyProgram(py::handle plan) {
+  // `limits`: None, or a dict lowering some of value_bytes, row_bytes, batch_bytes (tests).
+  explicit PyProgram(py::handle plan, py::handle limits = py::none()) {
     PlanSpec spec = to_spec(plan);
-    Result<std::shared_ptr<Program>> r = Program::Make(spec);
+    StringLimits lim;
+    if (!limits.is_none()) {
+      for (auto kv : as_dict(limits, "limits")) {
+        const std::string key = py::str(kv.first).cast<std::string>();
+        const uint64_t v = kv.second.cast<uint64_t>();
+        if (key == "value_bytes") lim.value_bytes = v;
+        else if (key == "row_bytes") lim.row_bytes = v;
+        else if (key == "batch_bytes") lim.batch_bytes = v;
+        else raise("InputError", "unknown string limit '" + key + "'");
+      }
+    }
+    Result<std::shared_ptr<Program>> r = Program::Make(spec, lim);
     if (!r.ok()) raise_status(r.status());
     program_ = r.value();
     runner_ = std::make_unique<RowRunner>(program_);
@@ -596,7 +720,8 @@ class PyProgram {
   }
 
   py::list transform(const py::list& batches, int threads) {
-    std::vector<BatchInput> bs = to_batches(batches, program_->plan().inputs.size());
+    Batches pinned = to_batches(batches, program_->plan().inputs.size());
+    const std::vector<BatchInput>& bs = pinned.inputs;
     std::vector<OutputColumn> cols;
     Status st;
     {
@@ -620,7 +745,8 @@ class PyProgram {
   }
 
   void analyze(const py::list& batches, int threads, const py::list& analyzers) {
-    std::vector<BatchInput> bs = to_batches(batches, program_->plan().inputs.size());
+    Batches pinned = to_batches(batches, program_->plan().inputs.size());
+    const std::vector<BatchInput>& bs = pinned.inputs;
     std::vector<Analyzer*> states;
     std::vector<PyAnalyzer*> claimed;
     try {
@@ -644,11 +770,12 @@ class PyProgram {
   }
 
   void check_batches(const py::list& batches) {
-    check(program_->check_batches(to_batches(batches, program_->plan().inputs.size())));
+    check(program_->check_batches(to_batches(batches, program_->plan().inputs.size()).inputs));
   }
 
   py::array_t<double> transform_matrix(const py::list& batches, int threads) {
-    std::vector<BatchInput> bs = to_batches(batches, program_->plan().inputs.size());
+    Batches pinned = to_batches(batches, program_->plan().inputs.size());
+    const std::vector<BatchInput>& bs = pinned.inputs;
     int64_t total = 0;
     for (const auto& b : bs) total += b.length;
     size_t no = program_->plan().outputs.size();
@@ -687,17 +814,21 @@ class PyProgram {
   };
 
   struct RowInputs {
-    explicit RowInputs(size_t n) : values(n), keep(n) {}
+    explicit RowInputs(size_t n) : values(n), held(n) {}
     ~RowInputs() {
-      for (size_t i = 0; i < kept; ++i) Py_DECREF(keep[i]);
+      for (size_t i = 0; i < nheld; ++i) Py_DECREF(held[i]);
     }
     SmallBuf<SourceValue, 32> values;
-    SmallBuf<PyObject*, 32> keep;  // the str objects string inputs borrow from (owned refs)
-    size_t kept = 0;
+    // Owned references to every value of the row, taken before any is converted: a
+    // conversion may run Python code (utcoffset, __ne__) that mutates the row, and
+    // string values are read in place until the row has run.
+    SmallBuf<PyObject*, 32> held;
+    size_t nheld = 0;
   };
 
   // A row is a dict of input name -> value, or a list/tuple of values in input order.
-  void read_row(const py::handle& row, RowInputs* in) const {
+  // `index`: the caller's row number, named in value errors.
+  void read_row(const py::handle& row, RowInputs* in, int64_t index) const {
     const bool seq = PyList_Check(row.ptr()) || PyTuple_Check(row.ptr());
     if (!seq && !PyDict_Check(row.ptr())) {
       raise("InputError", std::string("a row must be a dict of input name -> value (or a list of values in "
@@ -707,6 +838,7 @@ class PyProgram {
       raise("InputError", "a row given as a list must hold " + std::to_string(input_keys_.size()) +
                               " values (one per input), got " + std::to_string(PySequence_Fast_GET_SIZE(row.ptr())));
     }
+    // First every value is looked up and held (no Python code of the caller runs here)...
     for (size_t i = 0; i < input_keys_.size(); ++i) {
       PyObject* v = seq ? PySequence_Fast_GET_ITEM(row.ptr(), static_cast<Py_ssize_t>(i))
                         : PyDict_GetItemWithError(row.ptr(), input_keys_[i].ptr());
@@ -714,11 +846,12 @@ class PyProgram {
         if (PyErr_Occurred()) throw py::error_already_set();
         raise("InputError", "missing input '" + program_->plan().inputs[i].name + "'");
       }
-      in->values[i] = to_source(v, program_->plan().inputs[i].name);
-      if (in->values[i].kind == SourceKind::kString) {
-        Py_INCREF(v);
-        in->keep[in->kept++] = v;
-      }
+      Py_INCREF(v);
+      in->held[in->nheld++] = v;
+    }
+    // ...then converted, from the held references only.
+    for (size_t i = 0; i < input_keys_.size(); ++i) {
+      in->values[i] = to_source(in->held[i], program_->plan().inputs[i].name, index);
     }
   }
 
@@ -735,10 +868,8 @@ class PyProgram {
     }
     Status st;
     for (size_t i = 0; i < input_keys_.size() && st.ok(); ++i) st = r->set_input(static_cast<int>(i), in.values[i], index);
-    if (st.ok()) {
-      r->run();
-      copy_out(*r);
-    }
+    if (st.ok()) st = r->run(index);
+    if (st.ok()) copy_out(*r);
     if (!own) busy_ = false;
     if (!st.ok()) raise_status(st);
   }
@@ -754,17 +885,21 @@ class PyProgram {
   py::array_t<double> rows_matrix(const py::handle& rows) {
     if (!numeric_) raise("InputError", "the plan has string or timestamp features; use to='dict'");
     if (!PyList_Check(rows.ptr())) raise("InputError", "rows must be a list of rows");
-    const Py_ssize_t n = PyList_GET_SIZE(rows.ptr());
+    // A copy of the list holds every row: converting a value may run Python code that
+    // empties or refills the caller's list.
+    py::tuple pinned = py::reinterpret_steal<py::tuple>(PySequence_Tuple(rows.ptr()));
+    if (!pinned) throw py::error_already_set();
+    const Py_ssize_t n = PyTuple_GET_SIZE(pinned.ptr());
     const size_t no = output_keys_.size();
     py::array_t<double> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(no)});
     double* p = out.mutable_data();
-    for (Py_ssize_t i = 0; i < n; ++i) vector_into(PyList_GET_ITEM(rows.ptr(), i), p + static_cast<size_t>(i) * no, i);
+    for (Py_ssize_t i = 0; i < n; ++i) vector_into(PyTuple_GET_ITEM(pinned.ptr(), i), p + static_cast<size_t>(i) * no, i);
     return out;
   }
 
   void vector_into(const py::handle& row, double* p, int64_t index) {
     RowInputs in(input_keys_.size());
-    read_row(row, &in);
+    read_row(row, &in, index);
     size_t no = output_keys_.size();
     run_row(in, index, [&](const RowRunner& r) {
       for (size_t j = 0; j < no; ++j) {
@@ -790,7 +925,7 @@ class PyProgram {
   // raw: timestamps as int microseconds (any int64), else Python datetimes in UTC.
   py::dict row_dict(const py::handle& row, bool raw, int64_t index) {
     RowInputs in(input_keys_.size());
-    read_row(row, &in);
+    read_row(row, &in, index);
     const size_t no = output_keys_.size();
     SmallBuf<OutValue, 32> vals(no);
     run_row(in, index, [&](const RowRunner& r) {
@@ -829,8 +964,10 @@ class PyProgram {
         case DType::kTimestamp: {
           int64_t us = o.i;
           if (raw) { v = py::int_(us); break; }
+          // floor_mod, not us - days * 86400000000: that product overflows for the
+          // earliest timestamps (INT64_MIN).
           int64_t days = scalar::floor_div(us, 86400000000LL);
-          int64_t rem = us - days * 86400000000LL;
+          int64_t rem = scalar::floor_mod(us, 86400000000LL);
           int64_t y; unsigned m, d;
           scalar::civil_from_days(days, &y, &m, &d);
           if (y < 1 || y > 9999) {
@@ -851,6 +988,9 @@ class PyProgram {
     }
     return out;
   }
+
+  // The batch limit on string features, for the row path's batch emulation.
+  void check_string_bytes(uint64_t bytes) const { check(program_->check_batch_string_bytes(bytes)); }
 
   py::list output_types() const {
     py::list l;
@@ -886,6 +1026,32 @@ PYBIND11_MODULE(_core, m) {
   PyDateTime_IMPORT;
   m.doc() = "featureplat compiled core";
   m.attr("PLAN_FORMAT_VERSION") = kPlanFormatVersion;
+  // The documented limits (README "Limits"), one definition for the core and the loader.
+  m.attr("MAX_STRING_BYTES") = kMaxStringBytes;
+  m.attr("MAX_ROW_STRING_BYTES") = kMaxRowStringBytes;
+  m.attr("MAX_BATCH_STRING_BYTES") = kMaxBatchStringBytes;
+  m.attr("MAX_PLAN_STEPS") = kMaxPlanSteps;
+  m.attr("MAX_PLAN_INPUTS") = kMaxPlanInputs;
+  m.attr("MAX_PLAN_OUTPUTS") = kMaxPlanOutputs;
+  m.attr("MAX_STEP_ARGS") = kMaxStepArgs;
+  m.attr("MAX_LIST_PARAM") = kMaxListParam;
+  m.attr("MAX_PLAN_SCALARS") = kMaxPlanScalars;
+  m.attr("MAX_PLAN_VALUES") = kMaxPlanValues;
+  m.attr("MAX_PLAN_DEPTH") = kMaxPlanDepth;
+
+  m.def("check_plan_json", [](py::bytes body) {
+    char* data = nullptr;
+    Py_ssize_t n = 0;
+    if (PyBytes_AsStringAndSize(body.ptr(), &data, &n) != 0) throw py::error_already_set();
+    Status st;
+    {
+      py::gil_scoped_release release;  // bytes are immutable; 64 MiB take a moment
+      st = check_plan_json(data, static_cast<size_t>(n));
+    }
+    check(st);
+  }, py::arg("body"),
+     "Raises PlanError unless `body` is canonical plan JSON (see plan_json.h): one linear pass, "
+     "at most MAX_PLAN_VALUES values nested at most MAX_PLAN_DEPTH deep, before anything parses it.");
 
   m.def("ops", [] {
     py::list out;
@@ -989,6 +1155,46 @@ PYBIND11_MODULE(_core, m) {
      "Microseconds since the epoch (UTC) of an aware datetime: the conversion row inputs get. A naive "
      "datetime is an InputError naming `what`.");
 
+  m.def("datetime_column", [](py::handle values, const std::string& name, bool nan_is_null) {
+    // A tuple copy holds every value: utcoffset() and __ne__ may run Python code that
+    // mutates the caller's list while it is read.
+    py::tuple items = py::reinterpret_steal<py::tuple>(PySequence_Tuple(values.ptr()));
+    if (!items) throw py::error_already_set();
+    const Py_ssize_t n = PyTuple_GET_SIZE(items.ptr());
+    py::array_t<int64_t> micros(n);
+    py::array_t<bool> valid(n);
+    int64_t* mp = micros.mutable_data();
+    bool* vp = valid.mutable_data();
+    bool naive = false;
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      PyObject* v = PyTuple_GET_ITEM(items.ptr(), i);
+      mp[i] = 0;
+      vp[i] = false;
+      if (v == Py_None || (nan_is_null && PyFloat_Check(v) && std::isnan(PyFloat_AS_DOUBLE(v)))) continue;
+      const std::string what = input_row(name, i);
+      if (!PyDateTime_Check(v)) {
+        raise("InputError", what + ": expected a datetime (or None), got " + std::string(Py_TYPE(v)->tp_name), i);
+      }
+      CivilTime t = civil_of(v, what);
+      if (!t.has_offset) {
+        if (is_nat(v)) continue;
+        // Refused for the whole column by check_source, with the words of every path;
+        // the value is read as UTC only so that the column is well formed.
+        naive = true;
+        t.has_offset = true;
+        t.offset_us = 0;
+      }
+      Status st = civil_to_micros(t, &mp[i]);
+      if (!st.ok()) raise_status(Status(st.code(), what + ": " + st.message(), i));
+      vp[i] = true;
+    }
+    return py::make_tuple(micros, valid, naive);
+  }, py::arg("values"), py::arg("name"), py::arg("nan_is_null") = false,
+     "A sequence of Python datetimes (None for null, pandas' NaT too, NaN with nan_is_null) as "
+     "(int64 microseconds since the epoch UTC, validity, any naive): the batch path's reading of "
+     "datetime objects, the row path's rule (a datetime whose utcoffset() is not a timedelta is an "
+     "InputError naming the input and the row).");
+
   m.def("visible_mask", [](py::handle event_ts, py::handle ttl_us, int64_t t) {
     // Lists of ints (what serving builds per request) or 1-D int64 numpy arrays.
     auto int64s = [](py::handle h, const char* name) {
@@ -1037,6 +1243,13 @@ PYBIND11_MODULE(_core, m) {
     return scalar::xxh64(s.data(), s.size(), seed);
   }, py::arg("data"), py::arg("seed") = 0);
 
+  py::class_<OversizedString>(m, "OversizedString",
+                              "A string input value of `nbytes` bytes, refused by the row path as over the "
+                              "limit per value without existing (FEATUREPLAT_FORCE_ROW reads Arrow strings over "
+                              "the limit as these).")
+      .def(py::init([](uint64_t nbytes) { return OversizedString{nbytes}; }), py::arg("nbytes"))
+      .def_readonly("nbytes", &OversizedString::nbytes);
+
   py::class_<PyAnalyzer>(m, "Analyzer")
       .def(py::init<const std::string&, const std::string&, const py::dict&>(), py::arg("kind"), py::arg("dtype"),
            py::arg("params"))
@@ -1046,7 +1259,7 @@ PYBIND11_MODULE(_core, m) {
       .def("result", &PyAnalyzer::result);
 
   py::class_<PyProgram>(m, "Program")
-      .def(py::init<py::handle>())
+      .def(py::init<py::handle, py::handle>(), py::arg("plan"), py::arg("limits") = py::none())
       .def("transform", &PyProgram::transform)
       .def("transform_matrix", &PyProgram::transform_matrix)
       .def("check_batches", &PyProgram::check_batches)
@@ -1054,6 +1267,8 @@ PYBIND11_MODULE(_core, m) {
       .def("row_vector", &PyProgram::row_vector, py::arg("row"), py::arg("index") = 0)
       .def("rows_matrix", &PyProgram::rows_matrix)
       .def("row_dict", &PyProgram::row_dict, py::arg("row"), py::arg("raw") = false, py::arg("index") = 0)
+      .def("check_string_bytes", &PyProgram::check_string_bytes, py::arg("bytes"),
+           "Raises the batch path's InputError when `bytes` of string features exceed the limit per batch call.")
       .def("output_types", &PyProgram::output_types);
 
   // Point-in-time (as-of) join core; see featureplat/pit_join.h. The helper lambda checks

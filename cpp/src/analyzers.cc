@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "table_hash.h"
+
 namespace featureplat {
 namespace {
 
@@ -1121,8 +1123,9 @@ class VocabularyAnalyzer final : public Analyzer {
   Status error_;
   int64_t null_count_ = 0;
   std::deque<std::string> store_;  // owned string keys
-  std::unordered_map<std::string_view, int64_t> str_counts_;
-  std::unordered_map<int64_t, int64_t> int_counts_;  // int64 keys; bool as 0 / 1
+  // Seeded (table_hash.h): keys come from training data; finalize sorts them.
+  std::unordered_map<std::string_view, int64_t, SeededStrHash> str_counts_;
+  std::unordered_map<int64_t, int64_t, SeededIntHash> int_counts_;  // int64 keys; bool as 0 / 1
 };
 
 // ---- factory -------------------------------------------------------------------------

@@ -41,6 +41,48 @@ bool kind_accepts(ParamKind kind, const Param& p) {
   return true;
 }
 
+// The structural limits of plan.h for one step's arguments and parameters.
+Status check_step_size(const PlanStep& st, size_t step) {
+  if (st.args.size() > kMaxStepArgs) {
+    return Status(ErrorCode::kPlanError, step_name(step) + ": " + std::to_string(st.args.size()) +
+                                             " arguments, over the limit of " + std::to_string(kMaxStepArgs), step);
+  }
+  for (const auto& kv : st.params) {
+    if (kv.second.values.size() > kMaxListParam) {
+      return Status(ErrorCode::kPlanError, step_name(step) + ": parameter '" + kv.first + "' has " +
+                                               std::to_string(kv.second.values.size()) +
+                                               " elements, over the limit of " + std::to_string(kMaxListParam),
+                    step);
+    }
+    for (const Scalar& v : kv.second.values) {
+      if (v.type == DType::kString && v.s.size() > kMaxStringBytes) {
+        return Status(ErrorCode::kPlanError, step_name(step) + ": parameter '" + kv.first + "' holds a string of " +
+                                                 std::to_string(v.s.size()) + " bytes, over the limit of " +
+                                                 std::to_string(kMaxStringBytes) + " bytes per string value",
+                      step);
+      }
+    }
+  }
+  return Status::OK();
+}
+
+// The plan-level structural limits of plan.h.
+Status check_plan_size(const PlanSpec& spec) {
+  auto over = [](const char* what, size_t n, size_t limit) {
+    return Status(ErrorCode::kPlanError, std::string("plan has ") + std::to_string(n) + " " + what +
+                                             ", over the limit of " + std::to_string(limit));
+  };
+  if (spec.steps.size() > kMaxPlanSteps) return over("steps", spec.steps.size(), kMaxPlanSteps);
+  if (spec.inputs.size() > kMaxPlanInputs) return over("inputs", spec.inputs.size(), kMaxPlanInputs);
+  if (spec.outputs.size() > kMaxPlanOutputs) return over("outputs", spec.outputs.size(), kMaxPlanOutputs);
+  size_t scalars = 0;
+  for (const PlanStep& st : spec.steps) {
+    for (const auto& kv : st.params) scalars += kv.second.values.size();
+  }
+  if (scalars > kMaxPlanScalars) return over("scalars", scalars, kMaxPlanScalars);
+  return Status::OK();
+}
+
 Status check_params(const OpDef& def, const Params& params, size_t step) {
   for (const auto& kv : params) {
     const ParamSpec* spec = nullptr;
@@ -140,8 +182,9 @@ Scalar slot_scalar(const Slot& slot) {
 }
 
 // Runs one kernel on constant arguments (constant folding uses the real kernels, so a
-// folded plan computes exactly what the unfolded one would).
-Scalar fold(const Binding& b, const std::vector<const Scalar*>& args) {
+// folded plan computes exactly what the unfolded one would). False when the string limits
+// refuse the result: the step is then left to run (and be refused, naming its feature).
+bool fold(const Binding& b, const std::vector<const Scalar*>& args, Scalar* result) {
   size_t n = args.size();
   std::vector<uint8_t> valid(n + 1);
   std::vector<std::array<unsigned char, 16>> bufs(n + 1);
@@ -157,11 +200,17 @@ Scalar fold(const Binding& b, const std::vector<const Scalar*>& args) {
   out.data = bufs[n].data();
   std::memset(out.data, 0, 16);
   StringArena arena;
+  StringLimits limits;
+  StringBudget budget(1);
+  budget.start(1, &limits);
   KernelContext ctx;
   ctx.arena = &arena;
   ctx.state = b.state.get();
+  ctx.budget = &budget;
   b.kernel(ctx, ptrs.data(), out, 1);
-  return slot_scalar(out);
+  if (budget.first_refusal().row >= 0 || budget.overflowed()) return false;
+  *result = slot_scalar(out);
+  return true;
 }
 
 std::string scalar_key(const Scalar& s) {
@@ -200,11 +249,8 @@ const Scalar* const_value(const PlanStep& st) {
 
 Result<BoundPlan> bind_plan(const PlanSpec& spec) {
   const Registry& reg = Registry::Get();
+  FP_RETURN_NOT_OK(check_plan_size(spec));
   FP_RETURN_NOT_OK(check_inputs(spec.inputs));
-  if (spec.steps.size() > kMaxPlanSteps) {
-    return Status(ErrorCode::kPlanError, "plan has " + std::to_string(spec.steps.size()) + " steps, over the limit of " +
-                                             std::to_string(kMaxPlanSteps));
-  }
   BoundPlan bp;
   bp.inputs = spec.inputs;
   bp.outputs = spec.outputs;
@@ -215,6 +261,7 @@ Result<BoundPlan> bind_plan(const PlanSpec& spec) {
     const OpDef* def = reg.find(st.op);
     if (!def) return Status(ErrorCode::kPlanError, step_name(i) + ": unknown op '" + st.op + "'", i);
     b.def = def;
+    FP_RETURN_NOT_OK(check_step_size(st, i));
     FP_RETURN_NOT_OK(check_arity(*def, st.args.size(), i));
     FP_RETURN_NOT_OK(check_params(*def, st.params, i));
     std::vector<DType> types;
@@ -301,9 +348,11 @@ Result<PlanSpec> optimize_plan(const PlanSpec& spec) {
       for (const Scalar* c : consts) copies.push_back(*c);
       std::vector<const Scalar*> ptrs;
       for (const Scalar& c : copies) ptrs.push_back(&c);
-      Scalar v = fold(bd, ptrs);
-      v.type = bd.out;
-      return make_const(v);
+      Scalar v;
+      if (fold(bd, ptrs, &v)) {
+        v.type = bd.out;
+        return make_const(v);
+      }
     }
     PlanStep st;
     st.op = op;

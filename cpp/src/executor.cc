@@ -88,7 +88,7 @@ static std::string float_text(double f) {
   return std::string(buf, scalar::format_double_repr(f, buf));
 }
 
-Status convert_source(const SourceValue& v, DType declared, Slot& out, int64_t row, StringArena*) {
+Status convert_source(const SourceValue& v, DType declared, Slot& out, int64_t row, uint64_t max_string_bytes) {
   auto set_null = [&] {
     out.valid[row] = 0;
     if (declared == DType::kString) out.as<StrView>()[row] = StrView{"", 0};
@@ -144,9 +144,21 @@ Status convert_source(const SourceValue& v, DType declared, Slot& out, int64_t r
       out.as<double>()[row] = f;
       return Status::OK();
     }
-    case DType::kString:
+    case DType::kString: {
+      // The length first (known from the Arrow offsets or the str), the bytes only after.
+      const uint64_t bytes = std::max<uint64_t>(v.bytes, v.s.len);
+      if (bytes > max_string_bytes) {
+        return Status(ErrorCode::kValueError,
+                      "string of " + std::to_string(bytes) + " bytes is over the limit of " +
+                          std::to_string(max_string_bytes) + " bytes per string value",
+                      row);
+      }
+      if (v.bad_utf8 || !scalar::utf8_valid(v.s.ptr, v.s.len)) {
+        return Status(ErrorCode::kValueError, "string is not valid UTF-8", row);
+      }
       out.as<StrView>()[row] = v.s;
       return Status::OK();
+    }
     default:
       return Status(ErrorCode::kInputError, "unsupported declared type", row);
   }
@@ -246,6 +258,28 @@ Status make_reader(const ArrowSchema* schema, const ArrowArray* array, const Pla
 
 inline bool bit(const uint8_t* bm, int64_t i) { return (bm[i >> 3] >> (i & 7)) & 1; }
 
+// The offsets of string i (absolute index incl. offset).
+void string_offsets(const ColumnReader& r, int64_t i, int64_t* a, int64_t* b) {
+  if (r.large) {
+    std::memcpy(a, r.values + 8 * i, 8);
+    std::memcpy(b, r.values + 8 * (i + 1), 8);
+  } else {
+    int32_t a32, b32;
+    std::memcpy(&a32, r.values + 4 * i, 4);
+    std::memcpy(&b32, r.values + 4 * (i + 1), 4);
+    *a = a32;
+    *b = b32;
+  }
+}
+
+// False for a present string whose offsets are negative or decrease (a malformed array).
+bool string_offsets_ok(const ColumnReader& r, int64_t i) {
+  if (r.kind != SourceKind::kString || (r.bitmap && !bit(r.bitmap, i))) return true;
+  int64_t a, b;
+  string_offsets(r, i, &a, &b);
+  return a >= 0 && b >= a;
+}
+
 SourceValue read_value(const ColumnReader& r, int64_t i) {  // i: absolute index incl. offset
   SourceValue v;
   if (r.kind == SourceKind::kNull || (r.bitmap && !bit(r.bitmap, i))) return v;
@@ -273,14 +307,13 @@ SourceValue read_value(const ColumnReader& r, int64_t i) {  // i: absolute index
     case SourceKind::kFloat64: std::memcpy(&v.f, r.values + 8 * i, 8); break;
     case SourceKind::kString: {
       int64_t a, b;
-      if (r.large) { std::memcpy(&a, r.values + 8 * i, 8); std::memcpy(&b, r.values + 8 * (i + 1), 8); }
-      else {
-        int32_t a32, b32;
-        std::memcpy(&a32, r.values + 4 * i, 4);
-        std::memcpy(&b32, r.values + 4 * (i + 1), 4);
-        a = a32; b = b32;
-      }
-      v.s = StrView{r.chars ? r.chars + a : "", static_cast<uint32_t>(b - a)};
+      string_offsets(r, i, &a, &b);
+      // Only the offsets are read here: convert_source refuses a value over the limit
+      // before its bytes are touched, so the view is never longer than the limit.
+      // Decreasing offsets are refused by the caller (string_offsets_ok) before this.
+      v.bytes = static_cast<uint64_t>(b - a);
+      const uint64_t len = std::min<uint64_t>(v.bytes, kMaxStringBytes);
+      v.s = StrView{r.chars && len ? r.chars + a : "", static_cast<uint32_t>(len)};
       break;
     }
     case SourceKind::kTimestamp: std::memcpy(&v.i, r.values + 8 * i, 8); break;
@@ -295,7 +328,9 @@ SourceValue read_value(const ColumnReader& r, int64_t i) {  // i: absolute index
 
 class ExecContext {
  public:
-  ExecContext(const BoundPlan& plan, int64_t cap) : plan_(plan), cap_(cap) {
+  ExecContext(const Program& program, int64_t cap)
+      : program_(program), plan_(program.plan()), cap_(cap), budget_(cap) {
+    const BoundPlan& plan = plan_;
     size_t ns = plan.steps.size();
     slots_.resize(ns);
     own_data_.resize(ns);
@@ -357,33 +392,78 @@ class ExecContext {
         continue;
       }
       for (int64_t i = 0; i < n; ++i) {
+        if (!string_offsets_ok(r, base + i)) {
+          return at_row(in, global_row + i,
+                        Status(ErrorCode::kInputError, "malformed Arrow array (string offsets decrease)"));
+        }
         SourceValue v = read_value(r, base + i);
         if (v.kind == SourceKind::kTimestamp && !timestamp_to_micros(v.i, r.unit, &v.i)) {
           return at_row(in, global_row + i,
                         Status(ErrorCode::kValueError, "timestamp is outside the microsecond range"));
         }
-        Status stc = convert_source(v, in.declared, s, i, nullptr);
+        Status stc = convert_source(v, in.declared, s, i, program_.limits().value_bytes);
         if (!stc.ok()) return at_row(in, global_row + i, stc);
       }
     }
     return Status::OK();
   }
 
-  void run(int64_t n) {
+  // Runs the kernels over rows [0, n) of the slots. The strings they compute are held to
+  // the program's limits (see StringBudget); `global_row` numbers row 0 in errors. Sets
+  // *rerun when the run as a whole went past the per-run budget before any row was
+  // refused for itself: the caller then runs the rows one at a time.
+  Status run(int64_t n, int64_t global_row, bool* rerun) {
     arena_.reset();
+    budget_.start(n, &program_.limits());
     KernelContext kc;
     kc.arena = &arena_;
+    kc.budget = &budget_;
     for (int32_t sid : kernel_steps_) {
       const BoundStep& st = plan_.steps[sid];
       kc.state = st.state.get();
+      budget_.set_step(sid);
       st.kernel(kc, args_[sid].data(), slots_[sid], n);
     }
+    *rerun = false;
+    if (budget_.overflowed()) {
+      // A row alone is held to the same bytes and fails its own check first, so a run of
+      // one row never overflows; rows refused in an overflowed run may only have seen
+      // nulls made by the overflow, so they are judged again alone.
+      if (n > 1) {
+        *rerun = true;
+        return Status::OK();
+      }
+      return Status(ErrorCode::kInputError, "internal: string budget overflow on one row", global_row);
+    }
+    const StringBudget::Refusal r = budget_.first_refusal();
+    if (r.row >= 0) return program_.string_refusal(r, global_row + r.row);
+    return Status::OK();
+  }
+
+  // Loads rows [start, start + n) of the batch (the caller's rows global_row...), runs
+  // the plan and hands the results to emit(rows, first global row): once for the whole
+  // chunk, or, when its strings went past the per-run budget, once per row, each run
+  // alone. Kernels do not depend on n, so both give the same values.
+  template <typename Emit>
+  Status process(const std::vector<ColumnReader>& readers, int64_t start, int64_t n, int64_t global_row,
+                 Emit emit) {
+    FP_RETURN_NOT_OK(load_batch(readers, start, n, global_row));
+    bool rerun = false;
+    FP_RETURN_NOT_OK(run(n, global_row, &rerun));
+    if (!rerun) return emit(n, global_row);
+    for (int64_t i = 0; i < n; ++i) {
+      FP_RETURN_NOT_OK(load_batch(readers, start + i, 1, global_row + i));
+      FP_RETURN_NOT_OK(run(1, global_row + i, &rerun));
+      FP_RETURN_NOT_OK(emit(1, global_row + i));
+    }
+    return Status::OK();
   }
 
   Slot& slot(int32_t step) { return slots_[step]; }
   const std::vector<int32_t>& input_steps() const { return input_steps_; }
 
  private:
+  const Program& program_;
   const BoundPlan& plan_;
   int64_t cap_;
   std::vector<Slot> slots_;
@@ -393,11 +473,66 @@ class ExecContext {
   std::vector<std::vector<const Slot*>> args_;
   std::vector<int32_t> input_steps_, kernel_steps_;
   StringArena arena_;
+  StringBudget budget_;
 };
 
 // ---- Program -------------------------------------------------------------------------
 
-Result<std::shared_ptr<Program>> Program::Make(const PlanSpec& spec) {
+Program::Program(BoundPlan plan, const StringLimits& limits) : plan_(std::move(plan)), limits_(limits) {
+  // The feature a step's refusal is reported for: the first output (in output order)
+  // whose computation needs the step. Each step is visited once over all outputs.
+  step_output_.assign(plan_.steps.size(), -1);
+  std::vector<int32_t> stack;
+  for (size_t j = 0; j < plan_.outputs.size(); ++j) {
+    stack.push_back(plan_.outputs[j].step);
+    while (!stack.empty()) {
+      const int32_t sid = stack.back();
+      stack.pop_back();
+      if (step_output_[sid] >= 0) continue;
+      step_output_[sid] = static_cast<int32_t>(j);
+      for (int32_t a : plan_.steps[sid].args) stack.push_back(a);
+    }
+  }
+}
+
+Status Program::string_refusal(const StringBudget::Refusal& r, int64_t row) const {
+  const int32_t j = r.step >= 0 ? step_output_[r.step] : -1;
+  const std::string step = "step " + std::to_string(r.step) + " (" +
+                           (r.step >= 0 ? plan_.steps[r.step].def->name : std::string("?")) + ")";
+  std::string msg = (j >= 0 ? "feature '" + plan_.outputs[j].name + "'" : step) + " row " + std::to_string(row) + ": ";
+  if (r.whole_row) {
+    msg += "the strings computed for this row would take " + std::to_string(r.bytes) + " bytes at " + step +
+           ", over the limit of " + std::to_string(limits_.row_bytes) + " bytes per row";
+  } else {
+    msg += step + " would make a string of " + std::to_string(r.bytes) + " bytes, over the limit of " +
+           std::to_string(limits_.value_bytes) + " bytes per string value";
+  }
+  return Status(ErrorCode::kInputError, msg, row);
+}
+
+Status Program::check_batch_string_bytes(uint64_t bytes) const {
+  if (bytes <= limits_.batch_bytes) return Status::OK();
+  std::string names;
+  int listed = 0;
+  for (const PlanOutput& o : plan_.outputs) {
+    if (plan_.steps[o.step].out != DType::kString) continue;
+    if (listed == 5) {
+      names += ", ...";
+      break;
+    }
+    names += (listed++ ? ", '" : "'") + o.name + "'";
+  }
+  return Status(ErrorCode::kInputError,
+                "the string features (" + names + ") of one batch call would hold more than " +
+                    std::to_string(limits_.batch_bytes) +
+                    " bytes, the limit per batch call; transform the data in parts");
+}
+
+Result<std::shared_ptr<Program>> Program::Make(const PlanSpec& spec, const StringLimits& limits) {
+  if (limits.value_bytes > kMaxStringBytes || limits.row_bytes > kMaxRowStringBytes ||
+      limits.batch_bytes > kMaxBatchStringBytes || limits.value_bytes > limits.row_bytes) {
+    return Status(ErrorCode::kPlanError, "string limits may only be lowered (and a value must fit a row)");
+  }
   Result<BoundPlan> b = bind_plan(spec);
   if (!b.ok()) return b.status();
   for (size_t i = 0; i < b.value().steps.size(); ++i) {
@@ -409,7 +544,7 @@ Result<std::shared_ptr<Program>> Program::Make(const PlanSpec& spec) {
                     static_cast<int64_t>(i));
     }
   }
-  return std::shared_ptr<Program>(new Program(std::move(b.value())));
+  return std::shared_ptr<Program>(new Program(std::move(b.value()), limits));
 }
 
 namespace {
@@ -446,7 +581,7 @@ Status make_batch_readers(const BoundPlan& plan, const std::vector<BatchInput>& 
 
 // Runs tasks on `threads` workers; `body(ctx, task_index, readers)` processes one task.
 template <typename Body>
-Status run_tasks(const BoundPlan& plan, const BatchReaders& readers, const std::vector<Task>& tasks, int threads,
+Status run_tasks(const Program& program, const BatchReaders& readers, const std::vector<Task>& tasks, int threads,
                  Body body) {
   std::atomic<size_t> next{0};
   std::mutex mu;
@@ -465,7 +600,7 @@ Status run_tasks(const BoundPlan& plan, const BatchReaders& readers, const std::
   auto worker = [&]() {
     std::unique_ptr<ExecContext> ctx_holder;
     try {
-      ctx_holder.reset(new ExecContext(plan, Program::kChunk));
+      ctx_holder.reset(new ExecContext(program, Program::kChunk));
     } catch (const std::bad_alloc&) {
       std::lock_guard<std::mutex> lock(mu);
       if (first.ok()) first = Status(ErrorCode::kValueError, "out of memory allocating the plan's scratch space");
@@ -588,14 +723,13 @@ Status Program::transform(const std::vector<BatchInput>& batches, int threads,
   // Strings are appended per task and stitched afterwards.
   std::vector<std::vector<std::vector<char>>> task_chars(tasks.size(), std::vector<std::vector<char>>(no));
   std::vector<std::vector<std::vector<int64_t>>> task_lens(tasks.size(), std::vector<std::vector<int64_t>>(no));
-  Status st = run_tasks(plan_, readers, tasks, threads, [&](ExecContext& ctx, size_t t, const std::vector<ColumnReader>& rd) {
+  // The string features' bytes so far, over all tasks: held to limits_.batch_bytes before
+  // any of them is copied out.
+  std::atomic<uint64_t> string_bytes{0};
+  Status st = run_tasks(*this, readers, tasks, threads, [&](ExecContext& ctx, size_t t, const std::vector<ColumnReader>& rd) {
     const Task& task = tasks[t];
     std::vector<int64_t> task_nulls(no, 0);
-    for (int64_t s = 0; s < task.len; s += kChunk) {
-      int64_t n = std::min(kChunk, task.len - s);
-      int64_t g = task.global + s;
-      FP_RETURN_NOT_OK(ctx.load_batch(rd, task.start + s, n, g));
-      ctx.run(n);
+    auto emit = [&](int64_t n, int64_t g) -> Status {
       for (size_t j = 0; j < no; ++j) {
         OutputColumn& oc = (*out)[j];
         const Slot& sl = ctx.slot(plan_.outputs[j].step);
@@ -607,6 +741,10 @@ Status Program::transform(const std::vector<BatchInput>& batches, int threads,
           auto& chars = task_chars[t][j];
           auto& lens = task_lens[t][j];
           const StrView* v = sl.as<StrView>();
+          uint64_t add = 0;
+          for (int64_t i = 0; i < n; ++i) add += sl.valid[i] ? v[i].len : 0;
+          const uint64_t total = string_bytes.fetch_add(add) + add;
+          FP_RETURN_NOT_OK(check_batch_string_bytes(total));
           for (int64_t i = 0; i < n; ++i) {
             uint32_t len = sl.valid[i] ? v[i].len : 0;
             chars.insert(chars.end(), v[i].ptr, v[i].ptr + len);
@@ -627,6 +765,11 @@ Status Program::transform(const std::vector<BatchInput>& batches, int threads,
           }
         }
       }
+      return Status::OK();
+    };
+    for (int64_t s = 0; s < task.len; s += kChunk) {
+      int64_t n = std::min(kChunk, task.len - s);
+      FP_RETURN_NOT_OK(ctx.process(rd, task.start + s, n, task.global + s, emit));
     }
     for (size_t j = 0; j < no; ++j) nulls[j] += task_nulls[j];
     return Status::OK();
@@ -679,15 +822,17 @@ Status Program::analyze(const std::vector<BatchInput>& batches, int threads,
   if (states.size() != no) return Status(ErrorCode::kInputError, "one analyzer per output is required");
   std::vector<Task> tasks = make_tasks(batches, kMorsel);
   std::vector<std::vector<std::unique_ptr<Analyzer>>> partial(tasks.size());
-  Status st = run_tasks(plan_, readers, tasks, threads, [&](ExecContext& ctx, size_t t, const std::vector<ColumnReader>& rd) {
+  Status st = run_tasks(*this, readers, tasks, threads, [&](ExecContext& ctx, size_t t, const std::vector<ColumnReader>& rd) {
     const Task& task = tasks[t];
     auto& mine = partial[t];
     for (size_t j = 0; j < no; ++j) mine.push_back(states[j]->empty_clone());
+    auto emit = [&](int64_t n, int64_t) {
+      for (size_t j = 0; j < no; ++j) mine[j]->update(ctx.slot(plan_.outputs[j].step), n);
+      return Status::OK();
+    };
     for (int64_t s = 0; s < task.len; s += kChunk) {
       int64_t n = std::min(kChunk, task.len - s);
-      FP_RETURN_NOT_OK(ctx.load_batch(rd, task.start + s, n, task.global + s));
-      ctx.run(n);
-      for (size_t j = 0; j < no; ++j) mine[j]->update(ctx.slot(plan_.outputs[j].step), n);
+      FP_RETURN_NOT_OK(ctx.process(rd, task.start + s, n, task.global + s, emit));
     }
     return Status::OK();
   });
@@ -712,13 +857,9 @@ Status Program::transform_matrix(const std::vector<BatchInput>& batches, int thr
   }
   std::vector<Task> tasks = make_tasks(batches, kMorsel);
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  return run_tasks(plan_, readers, tasks, threads, [&](ExecContext& ctx, size_t t, const std::vector<ColumnReader>& rd) {
+  return run_tasks(*this, readers, tasks, threads, [&](ExecContext& ctx, size_t t, const std::vector<ColumnReader>& rd) {
     const Task& task = tasks[t];
-    for (int64_t s = 0; s < task.len; s += kChunk) {
-      int64_t n = std::min(kChunk, task.len - s);
-      int64_t g = task.global + s;
-      FP_RETURN_NOT_OK(ctx.load_batch(rd, task.start + s, n, g));
-      ctx.run(n);
+    auto emit = [&](int64_t n, int64_t g) {
       for (size_t j = 0; j < no; ++j) {
         const Slot& sl = ctx.slot(plan_.outputs[j].step);
         double* dst = out + g * no + j;
@@ -735,6 +876,11 @@ Status Program::transform_matrix(const std::vector<BatchInput>& batches, int thr
           default: break;
         }
       }
+      return Status::OK();
+    };
+    for (int64_t s = 0; s < task.len; s += kChunk) {
+      int64_t n = std::min(kChunk, task.len - s);
+      FP_RETURN_NOT_OK(ctx.process(rd, task.start + s, n, task.global + s, emit));
     }
     return Status::OK();
   });
@@ -743,7 +889,7 @@ Status Program::transform_matrix(const std::vector<BatchInput>& batches, int thr
 // ---- RowRunner -----------------------------------------------------------------------
 
 RowRunner::RowRunner(std::shared_ptr<const Program> program)
-    : program_(std::move(program)), ctx_(new ExecContext(program_->plan(), 1)) {
+    : program_(std::move(program)), ctx_(new ExecContext(*program_, 1)) {
   const BoundPlan& plan = program_->plan();
   input_steps_.assign(plan.inputs.size(), {});
   for (int32_t sid : ctx_->input_steps()) input_steps_[plan.steps[sid].input_index].push_back(sid);
@@ -763,7 +909,7 @@ Status RowRunner::set_input(int i, const SourceValue& v, int64_t row) {
   Slot scratch;
   scratch.valid = &scratch_valid_;
   scratch.data = scratch_data_;
-  Status st = convert_source(v, in.declared, scratch, 0, nullptr);
+  Status st = convert_source(v, in.declared, scratch, 0, program_->limits().value_bytes);
   if (!st.ok()) return at_row(in, row, st);
   for (int32_t sid : input_steps_[i]) {
     Slot& dst = ctx_->slot(sid);
@@ -773,7 +919,10 @@ Status RowRunner::set_input(int i, const SourceValue& v, int64_t row) {
   return Status::OK();
 }
 
-void RowRunner::run() { ctx_->run(1); }
+Status RowRunner::run(int64_t row) {
+  bool rerun = false;
+  return ctx_->run(1, row, &rerun);
+}
 
 const Slot& RowRunner::output(int j) const { return ctx_->slot(program_->plan().outputs[j].step); }
 

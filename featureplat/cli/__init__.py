@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import click
-import pyarrow.parquet as pq
 
 import featureplat as fp
 from featureplat.cli.demo import run
@@ -16,6 +15,7 @@ from featureplat.feast.training import training_set
 from featureplat.mlflow import (
     configure, format_lineage, lineage, load_model_plan, models_using_view, reproduce, retrain, retrainings,
 )
+from featureplat.plan.files import write_parquet
 
 
 @click.group()
@@ -38,8 +38,10 @@ def demo(repo: str, customers: int, threads: int, out_dir: str) -> None:
 def _run(fn):
     try:
         return fn()
-    except (fp.FeatureplatError, FileNotFoundError) as err:  # LineageError is a FeatureplatError
+    except fp.FeatureplatError as err:  # LineageError is a FeatureplatError
         raise click.ClickException(str(err)) from None
+    except OSError as err:  # a missing file, a folder one cannot write, a port in use
+        raise click.ClickException(f"{err.strerror or err}: {err.filename}" if err.filename else str(err)) from None
 
 
 @main.command("generate-data")
@@ -71,16 +73,18 @@ def apply_cmd(repo: str, skip_source_validation: bool) -> None:
 @click.option("--method", type=click.Choice(["native", "feast"]), default="native", show_default=True)
 @click.option("--threads", default=1, show_default=True)
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="Parquet file for features + labels.")
+              help="Parquet file for features + labels (replaced atomically: a killed build leaves the "
+                   "earlier file).")
 @click.option("--plan-out", default=None, type=click.Path(dir_okay=False), help="Where to save the fitted plan.")
 def training_set_cmd(feature_set, entity_file, repo, label, method, threads, out_path, plan_out) -> None:
     """Build FEATURE_SET's point-in-time training set for the entity rows in ENTITY_FILE."""
     ts = _run(lambda: training_set(repo, feature_set, entity_file, label=list(label) or None, method=method,
                                    threads=threads))
-    pq.write_table(ts.to_arrow(), out_path)
+    table = _run(ts.to_arrow)
+    _run(lambda: write_parquet(out_path, table))
     click.echo(f"{ts.num_rows} rows x {ts.features.num_columns} features -> {out_path}")
     if plan_out:
-        click.echo(f"fitted plan {ts.plan.plan_hash} -> {ts.plan.save(plan_out)}")
+        click.echo(f"fitted plan {ts.plan.plan_hash} -> {_run(lambda: ts.plan.save(plan_out))}")
 
 
 @main.command("serve")

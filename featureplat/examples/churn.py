@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
+
+from featureplat.plan.files import write_parquet
 
 __all__ = ["DEFAULT_SEED", "START", "generate", "tables"]
 
@@ -177,14 +178,11 @@ def tables(seed: int = DEFAULT_SEED, customers: int = 2_000, days: int = 90) -> 
 
 def generate(data_dir: str | Path, seed: int = DEFAULT_SEED, customers: int = 2_000,
              days: int = 90) -> dict[str, Path]:
-    """Writes the tables as ``<data_dir>/<name>.parquet``; returns the paths."""
+    """Writes the tables as ``<data_dir>/<name>.parquet`` (atomically, with page checksums,
+    so a corrupted copy fails loudly when read); returns the paths."""
     out = Path(data_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, table in tables(seed, customers, days).items():
-        path = out / f"{name}.parquet"
-        tmp = path.with_suffix(".parquet.tmp")
-        pq.write_table(table, tmp, compression="zstd")
-        tmp.replace(path)
-        paths[name] = path
+        paths[name] = write_parquet(out / f"{name}.parquet", table, compression="zstd")
     return paths

@@ -6,8 +6,11 @@ key whose event timestamp is ``<=`` the entity timestamp and, when the view has 
 ``>= entity timestamp - ttl`` (inclusive); the latest event timestamp wins, then the latest
 created timestamp, then the row appearing last in the view table. No such row: the view's
 features are null. Null keys (and null timestamps) never match. Every entity row gives
-exactly one output row, in order. The semantics and their Feast source are documented in
-``cpp/include/featureplat/pit_join.h``.
+exactly one output row, in order. Key columns are matched by value within one kind of
+type (:func:`key_kind`: integers of any width match each other, as do string and
+large_string); keys of different kinds (a bool against an int, a string against an int)
+are refused, never cast into each other. The semantics and their Feast source are
+documented in ``cpp/include/featureplat/pit_join.h``.
 
 >>> import pyarrow as pa
 >>> entity = pa.table({"driver": [1, 1, 2],
@@ -34,7 +37,7 @@ from featureplat import _core
 from featureplat.errors import InputError
 from featureplat.plan.threads import thread_count
 
-__all__ = ["point_in_time_join"]
+__all__ = ["key_kind", "point_in_time_join"]
 
 _INT64_MIN = np.iinfo(np.int64).min
 _INT64_MAX = np.iinfo(np.int64).max
@@ -85,6 +88,49 @@ def _plain(arr: pa.Array) -> pa.Array:
     return arr.cast(arr.type.value_type) if pa.types.is_dictionary(arr.type) else arr
 
 
+_KEY_KINDS: tuple[tuple[str, Any], ...] = (
+    ("integer", pa.types.is_integer),
+    ("string", lambda t: pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)),
+    ("binary", lambda t: pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t)
+     or pa.types.is_fixed_size_binary(t)),
+    ("bool", pa.types.is_boolean),
+    ("float", pa.types.is_floating),
+    ("timestamp", pa.types.is_timestamp),
+    ("date", pa.types.is_date),
+)
+# Within a kind, keys are compared in one type that holds every value of the kind.
+_KEY_COMMON = {"integer": pa.int64(), "string": pa.large_string(), "binary": pa.large_binary(),
+               "float": pa.float64()}
+
+
+def key_kind(t: pa.DataType) -> str | None:
+    """The kind of value a join key column of Arrow type ``t`` holds (``integer``,
+    ``string``, ``binary``, ``bool``, ``float``, ``timestamp``, ``date``; ``null`` for an
+    all-null column, which matches nothing), or None when ``t`` cannot be a join key.
+    Dictionary columns have the kind of their values.
+
+    >>> key_kind(pa.int32()), key_kind(pa.large_string()), key_kind(pa.dictionary(pa.int8(), pa.string()))
+    ('integer', 'string', 'string')
+    """
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if pa.types.is_null(t):
+        return "null"
+    for kind, test in _KEY_KINDS:
+        if test(t):
+            return kind
+    return None
+
+
+def _cast_key(arr: pa.Array, to: pa.DataType, name: str, original: pa.DataType, what: str) -> pa.Array:
+    if arr.type == to:
+        return arr
+    try:
+        return arr.cast(to)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+        raise InputError(f"{what}: key column '{name}' ({original}) cannot be compared as {to}: {e}") from None
+
+
 def _encode_keys(entity_cols: list[tuple[str, pa.ChunkedArray]], view_cols: list[tuple[str, pa.ChunkedArray]],
                  what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Codes in one space for the entity and view key columns, with validity.
@@ -95,11 +141,24 @@ def _encode_keys(entity_cols: list[tuple[str, pa.ChunkedArray]], view_cols: list
     n = len(entity_cols[0][1])
     combined = None  # int64 Array over n + m rows, nulls where any key is null
     for (ename, ecol), (vname, vcol) in zip(entity_cols, view_cols):
+        lkind, rkind = key_kind(ecol.type), key_kind(vcol.type)
+        for name, col, kind, side in ((ename, ecol, lkind, "entity"), (vname, vcol, rkind, "view")):
+            if kind is None:
+                raise InputError(f"{what}: {side} key column '{name}' has type {col.type}, which cannot be a join "
+                                 "key (use integers, strings, bytes, bools, floats, timestamps or dates)")
+        if "null" not in (lkind, rkind) and lkind != rkind:
+            raise InputError(f"{what}: key column '{vname}' ({vcol.type}) cannot be matched with entity column "
+                             f"'{ename}' ({ecol.type}): {rkind} keys never equal {lkind} keys; give both columns "
+                             "the same kind of type")
         left = _plain(ecol.combine_chunks()) if ecol.num_chunks != 1 else _plain(ecol.chunk(0))
         right = _plain(vcol.combine_chunks()) if vcol.num_chunks != 1 else _plain(vcol.chunk(0))
         if pa.types.is_null(left.type):
             left = left.cast(right.type)  # an all-null column matches nothing, whatever its type
-        if right.type != left.type:
+        common = _KEY_COMMON.get(lkind if lkind != "null" else rkind)
+        if common is not None:
+            left = _cast_key(left, common, ename, ecol.type, what)
+            right = _cast_key(right, common, vname, vcol.type, what)
+        elif right.type != left.type:
             try:
                 right = right.cast(left.type)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
@@ -155,7 +214,8 @@ def point_in_time_join(entity: pa.Table, entity_keys: list[str], timestamp: str,
 
     Returns the entity table's columns (all, in order, one row per entity row, order
     kept) followed by the feature columns; null where a view has no matching row.
-    Raises InputError for missing or mistyped columns and clashing output names.
+    Raises InputError for missing or mistyped columns, key columns of different kinds
+    (:func:`key_kind`) and clashing output names.
     """
     entity = _as_table(entity, "entity")
     if isinstance(entity_keys, str) or not isinstance(entity_keys, (list, tuple)):

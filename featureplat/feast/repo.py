@@ -28,6 +28,7 @@ from featureplat.dsl.feature_set import FeatureSet
 from featureplat.errors import InputError, PlanError
 from featureplat.plan import Plan, load_plan
 from featureplat.plan.dtypes import feast_input_dtypes, feast_readable_types
+from featureplat.plan.files import atomic_write_text
 from featureplat.plan.names import check_name
 from featureplat.plan.sources import feast_ref
 
@@ -52,7 +53,9 @@ def feast_type_name(dtype: Any) -> str:
 
 
 def feature_store(repo: Any):
-    """A ``feast.FeatureStore`` for ``repo`` (a path or an existing store)."""
+    """A ``feast.FeatureStore`` for ``repo`` (a path or an existing store). A local
+    registry file that exists is read now, so a corrupt or truncated one is an InputError
+    naming it rather than a protobuf error from whichever call first reads it."""
     from feast import FeatureStore
 
     if isinstance(repo, FeatureStore):
@@ -60,7 +63,29 @@ def feature_store(repo: Any):
     path = Path(repo)
     if not (path / "feature_store.yaml").is_file():
         raise InputError(f"{path} is not a feature repo: it has no feature_store.yaml")
-    return FeatureStore(repo_path=str(path.resolve()))
+    store = FeatureStore(repo_path=str(path.resolve()))
+    registry = _registry_file(store)
+    if registry is not None and registry.is_file():
+        from google.protobuf.message import DecodeError
+
+        try:
+            store.registry  # noqa: B018 - reads and parses the registry file
+        except DecodeError as err:
+            raise InputError(f"the Feast registry file {registry} is corrupt or truncated ({err}); restore it or "
+                             "run `featureplat apply` on a fresh registry") from None
+    return store
+
+
+def _registry_file(store: Any) -> Path | None:
+    """The local file of the store's registry, or None (a SQL or remote registry)."""
+    reg = store.config.registry
+    if getattr(reg, "registry_type", "file") != "file":
+        return None
+    path = getattr(reg, "path", None) or ""
+    if not path or "://" in str(path):
+        return None
+    p = Path(path)
+    return p if p.is_absolute() else Path(store.repo_path) / p
 
 
 def _module_names(root: Path) -> list[str]:
@@ -278,9 +303,7 @@ def apply(repo: str | os.PathLike, *, skip_source_validation: bool = False) -> A
     for stale in out_dir.glob("*.fpplan"):
         if stale.stem not in plans:
             stale.unlink()
-    tmp = out_dir / (_INDEX + ".tmp")
-    tmp.write_text(json.dumps(index, indent=2, sort_keys=True))
-    tmp.replace(out_dir / _INDEX)
+    atomic_write_text(out_dir / _INDEX, json.dumps(index, indent=2, sort_keys=True))
     return AppliedRepo(store, plans, index)
 
 
@@ -295,7 +318,17 @@ def plan_index(store: Any) -> dict[str, Any]:
     path = _plans_dir(store) / _INDEX
     if not path.is_file():
         raise InputError(f"no featureplat plans recorded for the repo at {store.repo_path}; run `featureplat apply`")
-    return json.loads(path.read_text())
+    try:
+        index = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise PlanError(f"the plan index {path} is corrupt or truncated ({err}); run `featureplat apply`") from None
+    except OSError as err:
+        raise PlanError(f"the plan index {path} cannot be read: {err.strerror}") from None
+    sets = index.get("feature_sets") if isinstance(index, dict) else None
+    if not isinstance(sets, dict) or not all(isinstance(e, dict) for e in sets.values()):
+        raise PlanError(f"the plan index {path} is malformed: it needs a 'feature_sets' object of entries; "
+                        "run `featureplat apply`")
+    return index
 
 
 def registered_plan(store: Any, name: str) -> Plan:
@@ -310,6 +343,7 @@ def registered_plan(store: Any, name: str) -> Plan:
         raise PlanError(f"the plan index records file {entry.get('file')!r} for feature set {name!r}, "
                         f"expected {_plan_file(name)!r}: the index was altered")
     plan = load_plan(_plans_dir(store) / _plan_file(name))
-    if plan.plan_hash != entry["plan_hash"]:
-        raise PlanError(f"recorded plan for {name!r} has hash {plan.plan_hash}, the index says {entry['plan_hash']}")
+    if plan.plan_hash != entry.get("plan_hash"):
+        raise PlanError(f"recorded plan for {name!r} has hash {plan.plan_hash}, the index says "
+                        f"{entry.get('plan_hash')}")
     return plan

@@ -12,13 +12,22 @@ stored value is used when ``request time - ttl <= event time <= request time``;
 otherwise (expired, or newer than the request time) the view's features are null, as
 they are for an entity the store does not have. Feast's own online read returns expired
 values as present (Feast issue #6821); this does not.
+
+Every lookup of an entity in a view has an outcome (:data:`OUTCOMES`), so that an emptied
+or stale store is visible and not only a row of imputed features: ``found`` (a value
+visible at the request time), ``expired`` (a stored value older than the view's TTL),
+``future`` (a stored value newer than the request time) or ``missing`` (the store has no
+value for the entity, or a join key is null). :meth:`OnlineFeatures.lookup` returns them
+with the features; ``get(..., report=True)`` gives them per row and view.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import os
 import time
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -31,10 +40,16 @@ from featureplat.plan import FittedPlan, Plan, load_plan
 from featureplat.plan.dtypes import DTYPES
 from featureplat.plan.sources import feast_ref
 
-__all__ = ["OnlineFeatures", "StoreUnavailable"]
+__all__ = ["OUTCOMES", "Lookup", "OnlineFeatures", "StoreUnavailable"]
 
-_INT64_MIN = -(2**63)
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _KEY_CACHE_LIMIT = 200_000
+_CORE_ROWS = 1024  # rows per core call: a large request lets other threads in between calls
+
+# A lookup's outcome, by code (the bytes of Lookup.outcomes).
+OUTCOMES = ("missing", "found", "expired", "future")
+_MISSING, _FOUND, _EXPIRED, _FUTURE = range(4)
 
 
 def _utc_micros(at: Any) -> int:
@@ -42,9 +57,36 @@ def _utc_micros(at: Any) -> int:
         return time.time_ns() // 1000
     if isinstance(at, _dt.datetime):
         return _core.datetime_to_micros(at, "request time 'at'")  # the row inputs' conversion; naive refused
-    if isinstance(at, (int, np.integer)) and not isinstance(at, bool):
+    if isinstance(at, (int, np.integer)) and not isinstance(at, (bool, np.bool_)):
+        if not _INT64_MIN <= int(at) <= _INT64_MAX:
+            raise InputError(f"request time 'at' must be int64 microseconds since the epoch, got {int(at)}")
         return int(at)
     raise InputError(f"request time 'at' must be a datetime or int microseconds, got {type(at).__name__}")
+
+
+@dataclass
+class Lookup:
+    """The result of :meth:`OnlineFeatures.lookup`: the features, and how each view's
+    lookup went for each entity row."""
+
+    features: Any  # what get() returns for the same arguments
+    views: list[str]  # the plan's feature views, in outcome order
+    outcomes: bytes  # rows x views codes, row-major: OUTCOMES[code]
+    rows: int
+    single: bool  # one entity (a dict) was asked for
+
+    def report(self) -> dict[str, str] | list[dict[str, str]]:
+        """Per entity row, view name -> ``found`` / ``expired`` / ``future`` / ``missing``
+        (one dict for a single entity)."""
+        nv, codes = len(self.views), self.outcomes
+        rows = [{v: OUTCOMES[codes[r * nv + j]] for j, v in enumerate(self.views)} for r in range(self.rows)]
+        return rows[0] if self.single else rows
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """(view, outcome) -> number of entity rows with it (0 included)."""
+        nv = len(self.views)
+        return {(v, name): self.outcomes[j::nv].count(code)
+                for j, v in enumerate(self.views) for code, name in enumerate(OUTCOMES)}
 
 
 class OnlineFeatures:
@@ -135,9 +177,9 @@ class OnlineFeatures:
         self._serialize, self._EntityKey, self._Value = serialize_entity_key, EntityKey, Value
 
     @property
-    def remote_store(self) -> bool:
-        """Whether reads cross the network (the HTTP server runs them off its event loop)."""
-        return self._reader.remote
+    def view_names(self) -> list[str]:
+        """The plan's feature views, in the order of :class:`Lookup` outcomes."""
+        return [v.name for v in self._views]
 
     # ---- keys -------------------------------------------------------------------------
     def _entity_key(self, gi: int, row: Mapping[str, Any], r: int) -> bytes | None:
@@ -166,7 +208,8 @@ class OnlineFeatures:
         """The plan's inputs per entity row (what :meth:`get` runs the plan on)."""
         return [dict(zip(self._names, r)) for r in self._rows(entity_rows, request_data, at)[0]]
 
-    def _rows(self, entity_rows: Any, request_data: Any, at: Any) -> tuple[list[list], bool]:
+    def _rows(self, entity_rows: Any, request_data: Any, at: Any) -> tuple[list[list], bool, bytes]:
+        """(plan input rows, a single entity?, outcome codes per row and view)."""
         single = isinstance(entity_rows, Mapping)
         rows = [entity_rows] if single else entity_rows
         if not isinstance(rows, Sequence) or isinstance(rows, (str, bytes)):
@@ -176,8 +219,12 @@ class OnlineFeatures:
             reqs: Sequence[Any] = [None] * n
         elif isinstance(request_data, Mapping):
             reqs = [request_data] * n
-        elif isinstance(request_data, Sequence) and len(request_data) == n:
+        elif isinstance(request_data, Sequence) and not isinstance(request_data, (str, bytes)) \
+                and len(request_data) == n:
             reqs = request_data
+            for r, req in enumerate(reqs):
+                if req is not None and not isinstance(req, Mapping):
+                    raise InputError(f"request_data[{r}] must be a dict of request fields, got {type(req).__name__}")
         else:
             raise InputError("request_data must be a dict (for every row) or a list with one dict per entity row")
         at_us = _utc_micros(at)
@@ -194,9 +241,10 @@ class OnlineFeatures:
                     keys_per_group[gi].append(k)
             row_keys.append(ks)
         found = self._reader.read([list(dict.fromkeys(k)) for k in keys_per_group])
-        n_slots = len(self._slot_index)
+        n_slots, n_views = len(self._slot_index), len(self._views)
         blobs: list = [None] * (n * n_slots)
-        hits: list[tuple[int, StoreView, dict]] = []  # (first slot, view, stored values) per row and view read
+        outcomes = bytearray(n * n_views)  # _MISSING unless the store had a value
+        hits: list[tuple[int, int, StoreView, dict]] = []  # (outcome position, first slot, view, values)
         event_times: list[int] = []
         ttls: list[int] = []
         for r in range(n):
@@ -205,15 +253,25 @@ class OnlineFeatures:
                 k = row_keys[r][v.group]
                 hit = found[vi].get(k) if k is not None else None
                 if hit is not None:
-                    hits.append((off + v.base, v, hit[1]))
+                    hits.append((r * n_views + vi, off + v.base, v, hit[1]))
                     event_times.append(hit[0])
                     ttls.append(v.ttl_us)
         # Not yet visible or expired: null, by the point-in-time join's own TTL rule (the core's).
         visible = _core.visible_mask(event_times, ttls, at_us)
-        for (base, v, values), shown in zip(hits, visible):
+        hidden: list[int] = []
+        for h, ((pos, base, v, values), shown) in enumerate(zip(hits, visible)):
             if shown:
+                outcomes[pos] = _FOUND
                 for j, (_, feature, _) in enumerate(v.slots):
                     blobs[base + j] = values.get(feature)
+            else:
+                hidden.append(h)
+        if hidden:
+            # The same rule without a TTL tells the two kinds of hidden value apart: visible
+            # then means older than the TTL allows, hidden still means newer than `at`.
+            older = _core.visible_mask([event_times[h] for h in hidden], [0] * len(hidden), at_us)
+            for h, old in zip(hidden, older):
+                outcomes[hits[h][0]] = _EXPIRED if old else _FUTURE
         decoded = _core.feast_values(blobs, self._kinds, self._slot_names) if n_slots else []
         out = []
         slot_index = self._slot_index
@@ -233,9 +291,30 @@ class OnlineFeatures:
                 else:
                     raise InputError(f"entity row {r}: missing request field {name!r}")
             out.append(vec)
-        return out, single
+        return out, single, bytes(outcomes)
 
-    def get(self, entity_rows: Any, request_data: Any = None, *, at: Any = None, to: str = "numpy"):
+    def lookup(self, entity_rows: Any, request_data: Any = None, *, at: Any = None, to: str = "numpy") -> Lookup:
+        """:meth:`get`'s features together with each view's outcome per entity row
+        (:class:`Lookup`; ``lookup(...).report()`` is what ``get(..., report=True)`` adds)."""
+        if to not in ("numpy", "dict"):
+            raise InputError(f"to must be 'numpy' or 'dict', got {to!r}")
+        vecs, single, outcomes = self._rows(entity_rows, request_data, at)
+        prog = self._program
+        if to == "numpy":
+            if single:
+                features = prog.row_vector(vecs[0])
+            elif len(vecs) <= _CORE_ROWS:
+                features = prog.rows_matrix(vecs)
+            else:  # the core holds the GIL for a call: bounded calls keep other threads answering
+                features = np.concatenate([prog.rows_matrix(vecs[i:i + _CORE_ROWS])
+                                           for i in range(0, len(vecs), _CORE_ROWS)])
+        else:
+            dicts = [prog.row_dict(v, index=r) for r, v in enumerate(vecs)]  # errors name the entity row
+            features = dicts[0] if single else dicts
+        return Lookup(features, self.view_names, outcomes, len(vecs), single)
+
+    def get(self, entity_rows: Any, request_data: Any = None, *, at: Any = None, to: str = "numpy",
+            report: bool = False):
         """Features for one entity (a dict: returns a vector / dict) or many (a list of
         dicts: returns a rows x features matrix / list of dicts).
 
@@ -243,15 +322,15 @@ class OnlineFeatures:
         ``request_data``: request fields, one dict for all rows or one per row;
         ``at``: the request time (aware datetime or int microseconds; default now).
         ``to``: ``"numpy"`` (float64, null -> NaN) or ``"dict"``.
+        ``report``: return ``(features, report)``, the report giving per entity row each
+        view's outcome, ``found`` / ``expired`` / ``future`` / ``missing`` (one dict for a
+        single entity)::
+
+            >>> # vector, report = serving.get({"customer_id": 1001, "region": "PT-LIS"}, req, report=True)
+            >>> # report -> {"customer_activity": "found", "region_stats": "expired", ...}
         """
-        if to not in ("numpy", "dict"):
-            raise InputError(f"to must be 'numpy' or 'dict', got {to!r}")
-        vecs, single = self._rows(entity_rows, request_data, at)
-        prog = self._program
-        if to == "numpy":
-            return prog.row_vector(vecs[0]) if single else prog.rows_matrix(vecs)
-        dicts = [prog.row_dict(v, index=r) for r, v in enumerate(vecs)]  # errors name the entity row
-        return dicts[0] if single else dicts
+        found = self.lookup(entity_rows, request_data, at=at, to=to)
+        return (found.features, found.report()) if report else found.features
 
     def close(self) -> None:
         """Releases store connections."""
@@ -275,17 +354,26 @@ def _check_key(v: Any, vtype: str, col: str, r: int):
         return None
     if vtype in ("INT64", "INT32"):
         if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+            lo, hi = (_INT64_MIN, _INT64_MAX) if vtype == "INT64" else (_INT32_MIN, _INT32_MAX)
+            if not lo <= int(v) <= hi:
+                raise InputError(f"entity row {r}: join key {col!r} ({vtype}) must be between {lo} and {hi}, "
+                                 f"got {int(v)}")
             return int(v)
         raise InputError(f"entity row {r}: join key {col!r} must be an integer ({vtype}), "
                          f"got {type(v).__name__} {v!r}")
     if vtype == "STRING":
         if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InputError(f"entity row {r}: join key {col!r} is not valid Unicode text "
+                                 f"(a lone surrogate), got {v!r}") from None
             return v
         raise InputError(f"entity row {r}: join key {col!r} must be a string, got {type(v).__name__} {v!r}")
     raise InputError(f"entity row {r}: join key {col!r} has Feast type {vtype}, which featureplat cannot serve")
 
 
-def _key_value(Value, v, vtype: str):  # noqa: N803 - the protobuf class
+def _key_value(Value, v, vtype: str):
     if vtype == "INT64":
         return Value(int64_val=v)
     if vtype == "INT32":

@@ -1,6 +1,9 @@
 """Readers of Feast's online stores (SQLite, Redis): one round trip per request, every
-view of the request at once, values as Feast's serialized ``Value`` bytes (decoded by the
-core). Connections and timeouts are set up once, when the reader is made."""
+view of the request at once (SQLite: one statement per ``keys_per_statement`` keys, within
+SQLite's limit on bound variables), values as Feast's serialized ``Value`` bytes (decoded
+by the core). Connections and timeouts are set up once, when the reader is made. Errors
+are :class:`StoreUnavailable`, whose message names the store and whose ``public`` text
+does not."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -15,9 +18,19 @@ from featureplat.errors import InputError
 
 __all__ = ["KeyGroup", "RedisReader", "SqliteReader", "StoreUnavailable", "StoreView"]
 
+_STATEMENT_CACHE = 256
+
 
 class StoreUnavailable(InputError):
-    """The online store could not be reached (or did not answer in time)."""
+    """The online store could not be reached (or did not answer in time).
+
+    The message names the store (its file or address) for the operator; ``public`` says
+    the same without the file, the address or anything from the connection settings, for
+    answers that leave the process (the HTTP server's 503)."""
+
+    def __init__(self, message: str, public: str | None = None):
+        super().__init__(message)
+        self.public = public if public is not None else "the online store is unavailable"
 
 
 @dataclass
@@ -45,9 +58,10 @@ class KeyGroup:
 
 
 class SqliteReader:
-    """Reads Feast's SQLite online store: one statement over every view's table."""
+    """Reads Feast's SQLite online store: one statement over every view's table (more for
+    more keys than one statement may bind)."""
 
-    remote = False
+    keys_per_statement = 30_000  # at most this many keys in one statement (and SQLite's own limit)
 
     def __init__(self, store, views: list[StoreView], fvs: dict):
         from feast.infra.online_stores.sqlite import _table_id
@@ -57,14 +71,15 @@ class SqliteReader:
         if not os.path.isabs(path):
             path = os.path.join(str(store.repo_path), path)
         if not os.path.isfile(path):
-            raise StoreUnavailable(f"the SQLite online store {path} does not exist; run `feast materialize` first")
+            raise StoreUnavailable(f"the SQLite online store {path} does not exist; run `feast materialize` first",
+                                   "the SQLite online store does not exist; run `feast materialize` first")
         self._path = path
         versioning = bool(getattr(cfg.registry, "enable_online_feature_view_versioning", False))
         self._tables = ['"' + _table_id(cfg.project, fvs[v.name], versioning).replace('"', '""') + '"'
                         for v in views]
         self._view_group = [v.group for v in views]
         self._local = threading.local()
-        self._sql: dict[tuple[int, ...], str] = {}
+        self._sql: dict[tuple[tuple[int, int], ...], str] = {}
 
     def _conn(self):
         conn = getattr(self._local, "conn", None)
@@ -73,34 +88,68 @@ class SqliteReader:
                 conn = sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, timeout=5.0,
                                        check_same_thread=False)
             except sqlite3.Error as e:
-                raise StoreUnavailable(f"cannot open the SQLite online store {self._path}: {e}") from None
+                raise StoreUnavailable(f"cannot open the SQLite online store {self._path}: {e}",
+                                       f"cannot open the SQLite online store: {_sqlite_reason(e, self._path)}") from None
             self._local.conn = conn
         return conn
 
+    def _keys_per_statement(self, conn) -> int:
+        # SQLite refuses a statement with more bound variables than its compiled limit
+        # (999 before 3.32, 32766 after, other values in distributions' builds).
+        limit = self.keys_per_statement
+        getlimit = getattr(conn, "getlimit", None)  # Python 3.11+
+        if getlimit is not None:
+            return min(limit, getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+        return min(limit, 999)
+
     def read(self, keys_per_group: list[list[bytes]]) -> list[dict[bytes, tuple[int, dict[str, bytes]]]]:
         """Per view: serialized entity key -> (event time us, {feature: value bytes}), for
-        the distinct keys of each entity group."""
+        the distinct keys of each entity group. One statement (``UNION ALL`` over the
+        views' tables) while the keys fit SQLite's limit on bound variables, else one per
+        chunk of keys."""
         keys_per_view = [keys_per_group[g] for g in self._view_group]
-        shape = tuple(len(k) for k in keys_per_view)
+        out: list[dict] = [{} for _ in keys_per_view]
+        conn = self._conn()
+        step = self._keys_per_statement(conn)
+        statement: list[tuple[int, list[bytes]]] = []  # (view, keys) parts of one statement
+        size = 0
+        for vi, keys in enumerate(keys_per_view):
+            for start in range(0, len(keys), step):
+                part = keys[start:start + step]
+                if size + len(part) > step:
+                    self._run(conn, statement, out)
+                    statement, size = [], 0
+                statement.append((vi, part))
+                size += len(part)
+        if statement:
+            self._run(conn, statement, out)
+        return out
+
+    def _run(self, conn, parts: list[tuple[int, list[bytes]]], out: list[dict]) -> None:
+        shape = tuple((vi, len(keys)) for vi, keys in parts)
         sql = self._sql.get(shape)
         if sql is None:
-            parts = [f"SELECT {i}, entity_key, feature_name, value, event_ts FROM {t} "
-                     f"WHERE entity_key IN ({','.join('?' * n)})"
-                     for i, (t, n) in enumerate(zip(self._tables, shape)) if n]
-            sql = " UNION ALL ".join(parts)
+            sql = " UNION ALL ".join(f"SELECT {vi}, entity_key, feature_name, value, event_ts FROM {self._tables[vi]} "
+                                     f"WHERE entity_key IN ({','.join('?' * n)})" for vi, n in shape)
+            if len(self._sql) >= _STATEMENT_CACHE:  # request sizes vary without bound; the cache must not
+                self._sql.clear()
             self._sql[shape] = sql
-        params = [k for keys in keys_per_view for k in keys]
+        params = [k for _, keys in parts for k in keys]
         try:
-            rows = self._conn().execute(sql, params).fetchall()
+            rows = conn.execute(sql, params).fetchall()
         except sqlite3.Error as e:
-            raise StoreUnavailable(f"reading the SQLite online store {self._path} failed: {e}") from None
-        out: list[dict] = [{} for _ in keys_per_view]
+            raise StoreUnavailable(f"reading the SQLite online store {self._path} failed: {e}",
+                                   f"reading the SQLite online store failed: {_sqlite_reason(e, self._path)}") from None
         for vi, ek, feature, value, ts in rows:
             slot = out[vi].get(ek)
             if slot is None:
                 out[vi][ek] = slot = [_ts_micros(ts), {}]
             slot[1][feature] = value
-        return out
+
+
+def _sqlite_reason(e: sqlite3.Error, path: str) -> str:
+    # SQLite's own messages do not name the file, but keep it out should one ever do.
+    return str(e).replace(path, "<online store>")
 
 
 def _ts_micros(ts: Any) -> int:
@@ -117,8 +166,6 @@ def _ts_micros(ts: Any) -> int:
 class RedisReader:
     """Reads Feast's Redis online store: one pipeline, one HMGET per entity key (every
     view of that entity lives in one hash)."""
-
-    remote = True
 
     def __init__(self, store, views: list[StoreView], groups: list[KeyGroup], fvs: dict, timeout: float):
         import redis
@@ -172,10 +219,16 @@ class RedisReader:
                 pipe.hmget(k + self._project, self._fields[gi])
         try:
             replies = pipe.execute()
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as e:
-            raise StoreUnavailable(f"the Redis online store at {self._where} is unreachable: {e}") from None
+        except redis.exceptions.TimeoutError as e:
+            raise StoreUnavailable(f"the Redis online store at {self._where} is unreachable: {e}",
+                                   "the Redis online store is unreachable (no answer within the timeout)") from None
+        except redis.exceptions.ConnectionError as e:
+            raise StoreUnavailable(f"the Redis online store at {self._where} is unreachable: {e}",
+                                   "the Redis online store is unreachable (connection failed)") from None
         except redis.exceptions.RedisError as e:
-            raise StoreUnavailable(f"the Redis online store at {self._where} failed: {e}") from None
+            # Redis's reply text (e.g. NOAUTH, LOADING) names no address or setting.
+            raise StoreUnavailable(f"the Redis online store at {self._where} failed: {e}",
+                                   f"the Redis online store failed: {type(e).__name__}") from None
         out: list[dict] = [{} for _ in range(self._n_views)]
         r = 0
         for gi, keys in enumerate(keys_per_group):

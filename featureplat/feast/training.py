@@ -17,13 +17,13 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from featureplat.errors import InputError, PlanError
 from featureplat.feast.point_in_time import point_in_time_join
 from featureplat.feast.repo import feature_store
 from featureplat.feast.views import ViewSource, resolve_plan, resolve_views
 from featureplat.plan import FittedPlan
+from featureplat.plan.files import read_parquet
 from featureplat.plan.sources import feast_ref
 from featureplat.plan.threads import thread_count
 
@@ -33,7 +33,9 @@ _ROW = "__featureplat_row__"
 
 
 def entity_table(entity_df: Any) -> pa.Table:
-    """The entity rows as an Arrow table (pandas frames are converted once, index dropped)."""
+    """The entity rows as an Arrow table (pandas frames are converted once, index dropped;
+    parquet files are read with their page checksums verified). A file that cannot be
+    read or a frame column that holds no one Arrow type is an InputError naming it."""
     if isinstance(entity_df, pa.Table):
         return entity_df
     if isinstance(entity_df, pa.RecordBatch):
@@ -41,15 +43,31 @@ def entity_table(entity_df: Any) -> pa.Table:
     if isinstance(entity_df, (str, Path)):
         if not os.path.isfile(entity_df):
             raise InputError(f"entity file {entity_df} does not exist")
-        return pq.read_table(entity_df)
+        return read_parquet(entity_df, what="entity file")
     try:
         import pandas as pd
     except ImportError:  # pragma: no cover
         pd = None
     if pd is not None and isinstance(entity_df, pd.DataFrame):
-        return pa.Table.from_pandas(entity_df, preserve_index=False)
+        return _from_pandas(entity_df)
     raise InputError(f"entity_df must be a pyarrow Table, a pandas DataFrame or a parquet path, "
                      f"got {type(entity_df).__name__}")
+
+
+def _from_pandas(frame: Any) -> pa.Table:
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as err:
+        # Name the column: convert them one by one to find the first that fails.
+        for name in frame.columns:
+            try:
+                pa.Array.from_pandas(frame[name])
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as col_err:
+                kinds = sorted({type(v).__name__ for v in frame[name] if v is not None})
+                raise InputError(f"entity table: column {name!r} ({frame[name].dtype}) cannot be read as one Arrow "
+                                 f"type: it holds values of types {kinds} ({col_err}); give the column one type"
+                                 ) from None
+        raise InputError(f"entity table: the DataFrame cannot be converted to Arrow: {err}") from None
 
 
 def _timestamp_column(entity: pa.Table, timestamp: str | None) -> str:
@@ -183,10 +201,7 @@ def training_set(store: Any, feature_set: Any, entity_df: Any, *, label: str | S
     labels = _labels(entity, label)
     views = resolve_views(store, plan)
     for v in views:
-        for k in v.entity_keys:
-            if k not in entity.column_names:
-                raise InputError(f"entity table has no column {k!r}, the join key of feature view {v.name!r} "
-                                 f"(columns: {entity.column_names})")
+        v.check_entity(entity)  # before any join: a key of the wrong type matches wrong rows or none
     ts_type = entity.schema.field(ts).type
     if not pa.types.is_timestamp(ts_type):
         raise InputError(f"entity table: column {ts!r} must be a timestamp, got {ts_type}")

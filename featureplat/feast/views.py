@@ -1,5 +1,6 @@
 """Registry resolution: which feature views a plan reads, checked against the Feast
-registry, and what the native join needs of each (offline file, keys, timestamps, TTL)."""
+registry, and what the native join needs of each (offline file, keys and their declared
+types, timestamps, TTL)."""
 from __future__ import annotations
 
 import os
@@ -7,16 +8,38 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from featureplat.compile import compile as compile_feature_set
 from featureplat.dsl.feature_set import FeatureSet
 from featureplat.errors import InputError, PlanError
+from featureplat.feast.point_in_time import key_kind
 from featureplat.feast.repo import check_inputs, feast_type_name, registered_plan
 from featureplat.plan import Plan
+from featureplat.plan.files import parquet_schema, read_parquet
 from featureplat.plan.sources import feast_ref
 
-__all__ = ["ViewSource", "feast_refs", "resolve_plan", "resolve_views"]
+__all__ = ["ViewSource", "check_key_type", "feast_refs", "resolve_plan", "resolve_views"]
+
+# The kind of Arrow column (point_in_time.key_kind) a join key of each Feast value type
+# is held in. Feast's own retrieval refuses the others; the native join must too, or a
+# bool column joins every customer and zero-padded strings match no integer key.
+_FEAST_KEY_KINDS = {"Int32": "integer", "Int64": "integer", "String": "string", "Bytes": "binary",
+                    "Bool": "bool", "Float32": "float", "Float64": "float", "UnixTimestamp": "timestamp"}
+_KIND_TEXT = {"integer": "an integer type (int8 ... int64, uint8 ... uint64)", "string": "string or large_string",
+              "binary": "binary or large_binary", "bool": "bool", "float": "float32 or float64",
+              "timestamp": "a timestamp type", "date": "a date type"}
+
+
+def check_key_type(what: str, column: str, found: pa.DataType, feast_type: str | None) -> None:
+    """Raises InputError unless an Arrow column of type ``found`` can hold join keys of
+    Feast value type ``feast_type`` (no check for a type Feast left undeclared). An
+    all-null column is accepted: it matches nothing."""
+    expected = _FEAST_KEY_KINDS.get(feast_type or "")
+    kind = key_kind(found)
+    if expected is None or kind == "null" or kind == expected:
+        return
+    raise InputError(f"{what}: join key column {column!r} has type {found}, but the entity's key is {feast_type} "
+                     f"in Feast: expected {_KIND_TEXT[expected]}")
 
 
 @dataclass
@@ -33,23 +56,44 @@ class ViewSource:
     features: dict[str, str]  # requested feature -> Feast type name
     source_columns: dict[str, str] = field(default_factory=dict)  # Feast name -> file column
     feature_view: Any = None  # the Feast FeatureView this was resolved from
+    key_types: dict[str, str] = field(default_factory=dict)  # join key -> its entity's Feast value type
 
     def read(self) -> pa.Table:
-        """The columns of the view's parquet file the join needs, under Feast's names."""
+        """The columns of the view's parquet file the join needs, under Feast's names,
+        with the file's page checksums verified and its key columns' types checked
+        against the entities' declared types (InputError naming the file otherwise)."""
         if not os.path.isfile(self.path):
             raise InputError(f"feature view {self.name!r}: source file {self.path} does not exist")
         wanted = [*self.join_keys, self.timestamp, *([self.created] if self.created else []), *self.features]
         cols = list(dict.fromkeys(self.source_columns.get(c, c) for c in wanted))
-        try:
-            schema = pq.read_schema(self.path)
-        except (pa.ArrowInvalid, OSError) as e:
-            raise InputError(f"feature view {self.name!r}: cannot read {self.path}: {e}") from None
+        what = f"feature view {self.name!r}: source file"
+        schema = parquet_schema(self.path, what)
         missing = [c for c in cols if c not in schema.names]
         if missing:
             raise InputError(f"feature view {self.name!r}: {self.path} has no column(s) {missing}")
-        table = pq.read_table(self.path, columns=cols)
+        twice = [c for c in cols if len(schema.get_all_field_indices(c)) > 1]
+        if twice:
+            raise InputError(f"feature view {self.name!r}: {self.path} has more than one column named {twice}")
+        for key in self.join_keys:
+            column = self.source_columns.get(key, key)
+            check_key_type(f"feature view {self.name!r}: source file {self.path}", column,
+                           schema.field(column).type, self.key_types.get(key))
+        table = read_parquet(self.path, cols, what)
         rename = {v: k for k, v in self.source_columns.items()}
         return table.rename_columns([rename.get(c, c) for c in table.column_names])
+
+    def check_entity(self, entity: pa.Table) -> None:
+        """Raises InputError unless the entity table's columns for this view's join keys
+        exist and have types that fit the keys' declared Feast value types."""
+        for key, column in zip(self.join_keys, self.entity_keys):
+            found = entity.schema.get_all_field_indices(column)
+            if not found:
+                raise InputError(f"entity table has no column {column!r}, the join key of feature view "
+                                 f"{self.name!r} (columns: {entity.column_names})")
+            if len(found) > 1:
+                raise InputError(f"entity table: column {column!r} appears {len(found)} times")
+            check_key_type(f"entity table (feature view {self.name!r})", column,
+                           entity.schema.field(found[0]).type, self.key_types.get(key))
 
     def join_spec(self, table: pa.Table) -> dict:
         return {"table": table, "keys": self.join_keys, "entity_keys": self.entity_keys,
@@ -111,6 +155,7 @@ def resolve_views(store: Any, plan: Plan) -> list[ViewSource]:
         fv = fvs[v]
         src = fv.batch_source
         keys = [c.name for c in fv.entity_columns]
+        key_types = {c.name: feast_type_name(c.dtype) for c in fv.entity_columns}
         key_map = dict(fv.projection.join_key_map or {})
         if not isinstance(src, FileSource):
             raise InputError(f"feature view {v!r}: its source is a {type(src).__name__}, which the native join "
@@ -123,5 +168,6 @@ def resolve_views(store: Any, plan: Plan) -> list[ViewSource]:
             name=v, path=str(path), join_keys=keys, entity_keys=[key_map.get(k, k) for k in keys],
             timestamp=src.timestamp_field, created=src.created_timestamp_column or None, ttl_us=ttl,
             features={f: views_schema[v][f] for f in features},
-            source_columns={dst: s for s, dst in (src.field_mapping or {}).items()}, feature_view=fv))
+            source_columns={dst: s for s, dst in (src.field_mapping or {}).items()}, feature_view=fv,
+            key_types=key_types))
     return out

@@ -10,23 +10,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 
 from featureplat.feast.repo import feature_store
 from featureplat.feast.training import training_set
 from featureplat.mlflow.registry import LineageError, load_model_plan
 from featureplat.mlflow.runs import PLAN_ARTIFACT, RUN_DIR, TAG, content_digest
-from featureplat.mlflow.tracking import _mlflow, use_repo_tracking
+from featureplat.mlflow.tracking import _mlflow, tracking_call, tracking_client, use_repo_tracking
 from featureplat.plan import load_plan
+from featureplat.plan.files import read_parquet
 
 __all__ = ["Reproduction", "format_lineage", "lineage", "models_using_view", "reproduce"]
 
 
+@tracking_call
 def lineage(uri: str) -> dict:
     """The chain data -> feature views -> plan -> run -> model version for ``uri``."""
-    mlflow = _mlflow()
     rec = load_model_plan(uri)
-    client = mlflow.MlflowClient()
+    client = tracking_client()
     run = client.get_run(rec.run_id)
     mv = client.get_model_version(rec.name, rec.version)
     rt = run.data.tags
@@ -71,10 +71,11 @@ def format_lineage(doc: dict) -> str:
     return "\n".join(lines)
 
 
+@tracking_call
 def models_using_view(view: str, name: str | None = None) -> list[dict]:
     """Registered model versions whose plan reads feature view ``view`` (optionally only
     versions of model ``name``)."""
-    client = _mlflow().MlflowClient()
+    client = tracking_client()
     flt = f"name = '{name}'" if name else ""
     out = []
     aliases: dict[str, dict[str, list[str]]] = {}  # model -> version -> its aliases
@@ -112,6 +113,7 @@ class Reproduction:
         return self.logged == self.rebuilt
 
 
+@tracking_call
 def reproduce(run_id: str, *, store: Any = None, method: str = "native", threads: int = 1) -> Reproduction:
     """Rebuilds a run's training matrix from Feast with its logged plan and entity set and
     compares it with the logged digest (overall and per column). With ``store``, the run
@@ -120,7 +122,7 @@ def reproduce(run_id: str, *, store: Any = None, method: str = "native", threads
     if store is not None:
         store = feature_store(store)
         use_repo_tracking(store)
-    client = mlflow.MlflowClient()
+    client = tracking_client()
     run = client.get_run(run_id)
     tags = run.data.tags
     if TAG + "data_digest" not in tags:
@@ -132,7 +134,7 @@ def reproduce(run_id: str, *, store: Any = None, method: str = "native", threads
         if plan.plan_hash != tags[TAG + "plan_hash"]:
             raise LineageError(f"run {run_id}: the plan artifact hashes to {plan.plan_hash[:16]}, the run logged "
                                f"{tags[TAG + 'plan_hash'][:16]}")
-        entity = pq.read_table(local / "entity_set.parquet")
+        entity = read_parquet(local / "entity_set.parquet", what=f"run {run_id}'s entity set")
         logged = json.loads((local / "digest.json").read_text())
     ts = training_set(store, plan, entity, label=json.loads(tags.get(TAG + "labels", "[]")) or None,
                       timestamp=tags.get(TAG + "timestamp") or None, method=method, threads=threads)

@@ -1,6 +1,8 @@
 """The registry as the source of truth for serving: a ``models:/`` URI resolves to a
-model version whose plan artifact is verified against what the version, its run and the
-model metadata recorded (and the core's major version) before anything serves it."""
+model version whose record -- plan hash, core version, data digest, the sha256 of every
+file the model loads and, with a signing key configured, its signature -- agrees between
+the version's tags, its run's tags and the model's metadata, and whose files match it,
+before anything is loaded (:mod:`featureplat.mlflow.artifacts`)."""
 from __future__ import annotations
 
 import tempfile
@@ -8,21 +10,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from featureplat.errors import FeatureplatError, InputError, PlanError
+from featureplat.errors import InputError
 from featureplat.feast.repo import feature_store
 from featureplat.feast.serving import OnlineFeatures
-from featureplat.mlflow.runs import ESTIMATOR_ARTIFACT, PLAN_ARTIFACT, TAG, score
-from featureplat.mlflow.tracking import _mlflow, use_repo_tracking
-from featureplat.plan import FittedPlan, load_plan
+from featureplat.mlflow.artifacts import (
+    ArtifactRecord,
+    LineageError,
+    VerifiedModel,
+    check_flavor,
+    verified_model,
+)
+from featureplat.mlflow.runs import TAG, score
+from featureplat.mlflow.tracking import _mlflow, tracking_call, tracking_client, use_repo_tracking
+from featureplat.plan import FittedPlan
 from featureplat.version import __version__
 
-__all__ = ["LineageError", "ModelRecord", "ServedModel", "load_model_plan", "online_features_for_model",
-           "serving_for_model"]
-
-
-class LineageError(FeatureplatError):
-    """A model version's recorded lineage does not hold (tampered or swapped artifacts,
-    a core version that cannot serve it, a missing record)."""
+__all__ = ["LineageError", "ModelRecord", "ServedModel", "load_model_plan", "load_pyfunc",
+           "online_features_for_model", "serving_for_model"]
 
 
 def _core_major(version: str) -> str:
@@ -31,7 +35,8 @@ def _core_major(version: str) -> str:
 
 @dataclass
 class ModelRecord:
-    """A model version resolved from a ``models:/`` URI, with its verified plan."""
+    """A model version resolved from a ``models:/`` URI, with its verified plan and
+    estimator file (nothing of the download is kept on disk)."""
 
     name: str
     version: str
@@ -39,13 +44,13 @@ class ModelRecord:
     plan: FittedPlan
     tags: dict
     run_tags: dict
-    local_dir: str
+    artifacts: ArtifactRecord
+    verified: VerifiedModel = field(repr=False)
     aliases: list = field(default_factory=list)
 
     def estimator(self):
-        import joblib
-
-        return joblib.load(Path(self.local_dir) / "artifacts" / ESTIMATOR_ARTIFACT)
+        """The estimator, built from its verified skops file (trusted types only)."""
+        return self.verified.estimator()
 
 
 def _parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
@@ -63,55 +68,83 @@ def _parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
     return name, version, None
 
 
-def load_model_plan(uri: str, *, expected_plan_hash: str | None = None) -> ModelRecord:
-    """Resolves ``uri`` in the registry, downloads the model and verifies its plan: the
-    artifact's hash must equal the version's tag, the training run's tag and the model's
-    metadata (and ``expected_plan_hash`` when given), and the core's major version must
-    match the one that trained it. Raises :class:`LineageError` otherwise."""
+def _verify(uri: str, expected_plan_hash: str | None, dst: str) -> tuple[ModelRecord, Path]:
+    """Resolves ``uri`` and checks everything recorded about it against everything else
+    (tags, signature), then downloads the model into ``dst`` and checks its files."""
     mlflow = _mlflow()
     from mlflow.exceptions import MlflowException
+    from mlflow.models import Model
 
-    client = mlflow.MlflowClient()
+    client = tracking_client()
     name, version, alias = _parse_model_uri(uri)
     try:
         mv = client.get_model_version_by_alias(name, alias) if alias else client.get_model_version(name, version)
     except MlflowException as e:
+        if getattr(e, "error_code", None) == "TEMPORARILY_UNAVAILABLE":
+            raise
         raise LineageError(f"{uri}: no such model version in the registry ({e.message})") from None
+    where = f"{uri} (version {mv.version})"
     tags = dict(mv.tags)
     want = tags.get(TAG + "plan_hash")
     if not want:
-        raise LineageError(f"{uri} (version {mv.version}) carries no {TAG}plan_hash tag: not a featureplat model")
+        raise LineageError(f"{where} carries no {TAG}plan_hash tag: not a featureplat model")
     core = tags.get(TAG + "core_version", "")
     if _core_major(core) != _core_major(__version__):
-        raise LineageError(f"{uri} (version {mv.version}) was trained with featureplat core {core}; this is "
-                           f"{__version__} (major versions differ), so it cannot serve it")
+        raise LineageError(f"{where} was trained with featureplat core {core}; this is {__version__} (major "
+                           "versions differ), so it cannot serve it")
     run_tags = client.get_run(mv.run_id).data.tags if mv.run_id else {}
     if run_tags.get(TAG + "plan_hash") != want:
-        raise LineageError(f"{uri} (version {mv.version}): the version says plan {want[:16]}, its training run "
-                           f"{mv.run_id} logged plan {str(run_tags.get(TAG + 'plan_hash'))[:16]}: swapped model")
-    local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{mv.version}",
-                                                dst_path=tempfile.mkdtemp(prefix="featureplat-model-"))
-    plan_file = Path(local) / "artifacts" / PLAN_ARTIFACT
-    try:
-        plan = load_plan(plan_file)
-    except PlanError as e:
-        raise LineageError(f"{uri} (version {mv.version}): its plan artifact is unreadable: {e}") from None
-    if plan.plan_hash != want:
-        raise LineageError(f"{uri} (version {mv.version}): the plan artifact hashes to {plan.plan_hash[:16]}, the "
-                           f"registry says {want[:16]}: the artifact was tampered with or swapped; refusing to serve")
-    from mlflow.models import Model
-
-    meta = (Model.load(local).metadata or {}).get("featureplat_plan_hash")
-    if meta != want:
-        raise LineageError(f"{uri} (version {mv.version}): the model's metadata says plan {str(meta)[:16]}, the "
-                           f"registry says {want[:16]}")
+        raise LineageError(f"{where}: the version says plan {want[:16]}, its training run {mv.run_id} logged plan "
+                           f"{str(run_tags.get(TAG + 'plan_hash'))[:16]}: swapped model")
     if expected_plan_hash is not None and expected_plan_hash != want:
         raise LineageError(f"{uri} now resolves to version {mv.version} with plan {want[:16]}, not the expected "
                            f"{expected_plan_hash[:16]}; refusing to serve a different plan")
-    if plan.needs_fit or not isinstance(plan, FittedPlan):
-        plan = FittedPlan(plan.to_dict())
-    return ModelRecord(name=name, version=str(mv.version), run_id=mv.run_id, plan=plan, tags=tags,
-                       run_tags=dict(run_tags), local_dir=str(local), aliases=list(getattr(mv, "aliases", []) or []))
+    record = ArtifactRecord.from_tags(tags, where)
+    record.require_digests(where)  # a model logged before digests were recorded: refused, saying so
+    differ = record.differences(ArtifactRecord.from_tags(run_tags, where))
+    if differ:
+        raise LineageError(f"{where}: the version's tags and its training run's tags disagree on {', '.join(differ)}: "
+                           "tags were rewritten; refusing to load the model")
+    record.check_signature(where)  # before anything is downloaded
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{mv.version}", dst_path=dst))
+    model = Model.load(str(local))
+    differ = record.differences(ArtifactRecord.from_metadata(model.metadata, where))
+    if differ:
+        raise LineageError(f"{where}: the model's metadata and the registry disagree on {', '.join(differ)}: the "
+                           "model was tampered with or swapped; refusing to load it")
+    check_flavor(model, where)
+    verified = verified_model(local, record, where)
+    rec = ModelRecord(name=name, version=str(mv.version), run_id=mv.run_id, plan=verified.plan, tags=tags,
+                      run_tags=dict(run_tags), artifacts=record, verified=verified,
+                      aliases=list(getattr(mv, "aliases", []) or []))
+    return rec, local
+
+
+@tracking_call
+def load_model_plan(uri: str, *, expected_plan_hash: str | None = None) -> ModelRecord:
+    """Resolves ``uri`` in the registry and verifies the model before loading any of it:
+    the plan hash, core version, data digest and artifact digests must agree between the
+    version's tags, its training run's tags and the model's metadata (and the plan hash
+    equal ``expected_plan_hash`` when given); with ``$FEATUREPLAT_SIGNING_KEY`` set they
+    must be signed by that key; the plan, the estimator file and the pyfunc's code file
+    must hash to their digests; the core's major version must match the one that trained
+    it. Raises :class:`LineageError` otherwise. The download is removed before it returns."""
+    with tempfile.TemporaryDirectory(prefix="featureplat-model-") as tmp:
+        record, _ = _verify(uri, expected_plan_hash, tmp)
+    return record
+
+
+@tracking_call
+def load_pyfunc(uri: str, *, expected_plan_hash: str | None = None):
+    """``mlflow.pyfunc.load_model`` for a registered model, after :func:`load_model_plan`'s
+    checks on the very files MLflow then loads -- including the code file it executes and
+    the MLmodel entries that say how (MLflow's code-model loader, no code directory, no
+    pickled Python model). ``mlflow.pyfunc.load_model`` alone runs the stored code file
+    unchecked; the model's own ``load_context`` checks its plan and estimator."""
+    mlflow = _mlflow()
+    with tempfile.TemporaryDirectory(prefix="featureplat-model-") as tmp:
+        _, local = _verify(uri, expected_plan_hash, tmp)
+        return mlflow.pyfunc.load_model(str(local))
 
 
 class ServedModel:
@@ -137,6 +170,7 @@ class ServedModel:
         return float(out[0]) if single else out
 
 
+@tracking_call
 def online_features_for_model(store: Any, uri: str, *, expected_plan_hash: str | None = None,
                               **kwargs) -> OnlineFeatures:
     """The serving object for a registered model (``models:/name@alias`` or
@@ -152,5 +186,6 @@ def online_features_for_model(store: Any, uri: str, *, expected_plan_hash: str |
 
 
 def serving_for_model(store: Any, uri: str, **kwargs) -> ServedModel:
-    """:class:`ServedModel` for ``uri`` (``models:/name@alias`` or ``models:/name/3``)."""
+    """:class:`ServedModel` for ``uri`` (``models:/name@alias`` or ``models:/name/3``),
+    verified as :func:`load_model_plan` verifies it."""
     return ServedModel(store, uri, **kwargs)

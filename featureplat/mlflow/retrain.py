@@ -11,14 +11,14 @@ from typing import Any, Callable
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from featureplat.errors import InputError, PlanError
 from featureplat.feast.repo import feature_store, repo_objects
 from featureplat.feast.training import training_set
 from featureplat.mlflow.registry import load_model_plan
 from featureplat.mlflow.runs import TAG, log_training, register, score, set_alias
-from featureplat.mlflow.tracking import _mlflow, use_repo_tracking
+from featureplat.mlflow.tracking import _mlflow, tracking_call, tracking_client, use_repo_tracking
+from featureplat.plan.files import read_parquet
 
 __all__ = ["RetrainOutcome", "Retraining", "evaluate", "retrain", "retrainings"]
 
@@ -78,6 +78,7 @@ class RetrainOutcome:
     champion_version: str | None
 
 
+@tracking_call
 def retrain(store: Any, spec: Retraining, *, now: _dt.datetime | None = None, train: Callable | None = None,
             threads: int = 1) -> RetrainOutcome:
     """Runs ``spec`` as one MLflow run: a point-in-time training set of the labelled
@@ -90,7 +91,7 @@ def retrain(store: Any, spec: Retraining, *, now: _dt.datetime | None = None, tr
     use_repo_tracking(store)
     now = now or _dt.datetime.now(_dt.timezone.utc)
     path = Path(store.repo_path) / spec.labels if not os.path.isabs(spec.labels) else Path(spec.labels)
-    entity = pq.read_table(path)
+    entity = read_parquet(path, what="the retraining's labelled entity rows")
     entity = entity.filter(pc.less_equal(entity.column(spec.timestamp), pa.scalar(now, entity.schema.field(
         spec.timestamp).type)))
     if entity.num_rows < 10:
@@ -99,7 +100,7 @@ def retrain(store: Any, spec: Retraining, *, now: _dt.datetime | None = None, tr
     entity = entity.take(order)
     cut = int(round(entity.num_rows * (1 - spec.holdout_fraction)))
     train_rows, held = entity.slice(0, cut), entity.slice(cut)
-    client = mlflow.MlflowClient()
+    client = tracking_client()
     train_fn = train or spec.train
     with mlflow.start_run(run_name=f"retrain_{spec.model_name}") as run:
         ts = training_set(store, spec.feature_set, train_rows, label=spec.label, timestamp=spec.timestamp,

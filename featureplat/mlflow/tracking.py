@@ -8,24 +8,240 @@ goes through :func:`use_repo_tracking`: unless the user chose a tracking URI, it
 MLflow at ``sqlite:///<repo>/data/mlflow.db`` -- never MLflow's own default, a
 ``./mlflow.db`` in whatever directory the process runs in, where ``featureplat serve
 --repo`` would not find the model.
+
+Every tracking call the project makes is bounded. Before MLflow is given a PostgreSQL or
+HTTP(S) tracking (or registry) URI, :func:`check_tracking` probes it within
+``$FEATUREPLAT_TRACKING_TIMEOUT`` seconds (default 3): a closed port, a server that
+accepts and never answers, refused credentials give a :class:`TrackingError` naming the
+URI (password redacted) instead of MLflow's ~100 s of engine retries or an unbounded wait.
+MLflow's own PostgreSQL connections to a probed server get the same connect timeout, TCP
+keepalives and a ``statement_timeout`` of ``$FEATUREPLAT_TRACKING_STATEMENT_TIMEOUT``
+seconds (default 30) unless the URI sets them; for an HTTP(S) server MLflow's request
+timeout and retries default to 15 s and 2 (``MLFLOW_HTTP_REQUEST_TIMEOUT``,
+``MLFLOW_HTTP_REQUEST_MAX_RETRIES``, when not set). A connection lost during a call is
+reported the same way (:func:`tracking_call`).
 """
 from __future__ import annotations
 
+import functools
 import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from featureplat.errors import InputError
+from featureplat.errors import FeatureplatError, InputError
 from featureplat.feast.repo import feature_store
 
-__all__ = ["configure", "default_tracking_uri", "explicit_tracking_uri", "use_repo_tracking"]
+__all__ = ["TrackingError", "check_tracking", "configure", "default_tracking_uri", "explicit_tracking_uri",
+           "redact", "tracking_call", "tracking_client", "use_repo_tracking"]
+
+TIMEOUT_ENV = "FEATUREPLAT_TRACKING_TIMEOUT"
+STATEMENT_TIMEOUT_ENV = "FEATUREPLAT_TRACKING_STATEMENT_TIMEOUT"
+# MLflow's HTTP client defaults (120 s per request, 7 retries with backoff) wait minutes.
+HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "15", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+                 "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+
+
+class TrackingError(FeatureplatError, ConnectionError):
+    """The MLflow tracking store (or model registry) cannot be reached or refused the
+    connection; the message names its URI, password redacted."""
 
 
 def _mlflow():
     import mlflow
 
     return mlflow
+
+
+# ---- bounded tracking calls -----------------------------------------------------------------
+
+def redact(uri: str) -> str:
+    """``uri`` with its password (user info or a ``password`` query parameter) replaced by ***."""
+    try:
+        parts = urllib.parse.urlsplit(uri)
+        netloc = parts.netloc
+        if parts.password is not None:
+            user, _, host = netloc.rpartition("@")
+            netloc = f"{user.split(':', 1)[0]}:***@{host}"
+        query = parts.query
+        if query:
+            pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+            query = urllib.parse.urlencode([(k, "***" if k.lower() == "password" else v) for k, v in pairs], safe="/")
+        return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:
+        return "<an unparsable URI>"
+
+
+def _seconds(var: str, default: int) -> int:
+    raw = os.environ.get(var, "")
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise InputError(f"${var} must be a whole number of seconds >= 1, got {raw!r}")
+    return value
+
+
+def _timeouts() -> tuple[int, int]:
+    # libpq's connect_timeout counts whole seconds and treats 1 as 2.
+    return max(2, _seconds(TIMEOUT_ENV, 3)), _seconds(STATEMENT_TIMEOUT_ENV, 30)
+
+
+def _scheme(uri: str) -> str:
+    return uri.split(":", 1)[0].lower() if isinstance(uri, str) else ""
+
+
+def check_tracking(uri: str) -> str:
+    """Probes a PostgreSQL or HTTP(S) tracking URI within ``$FEATUREPLAT_TRACKING_TIMEOUT``
+    seconds (other URIs -- SQLite, files -- need no probe) and bounds MLflow's later
+    connections to it; returns ``uri`` or raises :class:`TrackingError`."""
+    scheme = _scheme(uri)
+    if scheme.startswith("postgres"):
+        _check_postgres(uri)
+    elif scheme in ("http", "https"):
+        _check_http(uri)
+    return uri
+
+
+def _libpq_params(uri: str) -> dict:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(uri)
+    except ArgumentError as err:
+        raise InputError(f"not a tracking URI: {redact(uri)} ({err})") from None
+    params = url.translate_connect_args(username="user", database="dbname")
+    params.update({k: v for k, v in url.query.items() if isinstance(v, str)})
+    return params
+
+
+def _check_postgres(uri: str) -> None:
+    import psycopg2
+
+    connect, _ = _timeouts()
+    params = _libpq_params(uri)
+    options = f"{params.get('options', '')} -c statement_timeout={connect * 1000}".strip()
+    start = time.monotonic()
+    try:
+        conn = psycopg2.connect(**{**params, "connect_timeout": connect, "options": options})
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")
+        finally:
+            conn.close()
+    except psycopg2.Error as err:
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise TrackingError(f"cannot reach the MLflow tracking store {redact(uri)} (gave up after "
+                            f"{time.monotonic() - start:.1f} s, limit {connect} s per address): {reason}") from None
+    _bound_connections(params)
+
+
+_bounded: set[tuple] = set()
+
+
+def _target(params: dict) -> tuple:
+    return params.get("host"), int(params["port"]) if params.get("port") else None, params.get("dbname")
+
+
+def _bound_connections(params: dict) -> None:
+    """MLflow's engine for a probed server connects with the same bounds."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not _bounded:
+        event.listen(Engine, "do_connect", _bounded_connect)
+    _bounded.add(_target(params))
+
+
+def _bounded_connect(dialect, conn_rec, cargs, cparams) -> None:
+    if dialect.name != "postgresql" or dialect.driver not in ("psycopg2", "psycopg") or \
+            _target(cparams) not in _bounded:
+        return
+    connect, statement = _timeouts()
+    cparams.setdefault("connect_timeout", connect)
+    for key, value in (("keepalives", 1), ("keepalives_idle", 10), ("keepalives_interval", 5),
+                       ("keepalives_count", 3)):
+        cparams.setdefault(key, value)
+    options = cparams.get("options", "")
+    if "statement_timeout" not in options:
+        cparams["options"] = f"{options} -c statement_timeout={statement * 1000}".strip()
+
+
+def _check_http(uri: str) -> None:
+    for var, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(var, value)
+    connect, _ = _timeouts()
+    start = time.monotonic()
+    try:
+        # Any HTTP answer (a 401 from a proxy too) shows the server is there.
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=connect):  # http(s) only: the scheme was checked
+            pass
+    except urllib.error.HTTPError:
+        pass
+    except (urllib.error.URLError, OSError, ValueError) as err:  # TimeoutError is an OSError
+        reason = getattr(err, "reason", err)
+        raise TrackingError(f"cannot reach the MLflow tracking server {redact(uri)} (gave up after "
+                            f"{time.monotonic() - start:.1f} s, limit {connect} s): {reason}") from None
+
+
+def tracking_client():
+    """``mlflow.MlflowClient()`` for the tracking and registry URIs set for MLflow, once
+    both answered :func:`check_tracking`."""
+    mlflow = _mlflow()
+    tracking = check_tracking(mlflow.get_tracking_uri())
+    registry = mlflow.get_registry_uri()
+    if registry != tracking:
+        check_tracking(registry)
+    return mlflow.MlflowClient()
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _lost_connection(err: BaseException) -> bool:
+    """Whether ``err`` (or what caused it) is a tracking store that stopped answering."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if getattr(err, "error_code", None) == "TEMPORARILY_UNAVAILABLE":
+            return True
+        module = type(err).__module__
+        if type(err).__name__ in ("OperationalError", "InterfaceError") and module.startswith(
+                ("sqlalchemy", "psycopg2")):
+            return True
+        if module.startswith("requests") and type(err).__name__ in ("ConnectionError", "Timeout", "ReadTimeout",
+                                                                    "ConnectTimeout", "RetryError"):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def tracking_call(fn: F) -> F:
+    """A public call that talks to MLflow: a tracking store lost during it is reported as
+    :class:`TrackingError` naming the URI, not as the driver's exception."""
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except FeatureplatError:
+            raise
+        except Exception as err:
+            if not _lost_connection(err):
+                raise
+            uri = redact(_mlflow().get_tracking_uri())
+            first = " ".join(str(err).split())[:300]
+            raise TrackingError(f"the MLflow tracking store {uri} stopped answering during {fn.__name__}: "
+                                f"{first}") from err
+    return call  # type: ignore[return-value]
 
 
 @dataclass
@@ -86,6 +302,7 @@ def _select_experiment(repo: str | os.PathLike, name: str) -> str:
     return exp_id
 
 
+@tracking_call
 def configure(repo: str | os.PathLike, tracking_uri: str | None = None, experiment: str | None = None, *,
               create: bool = True) -> str:
     """Points MLflow's tracking and registry at ``tracking_uri`` (default: the URI the user
@@ -96,7 +313,7 @@ def configure(repo: str | os.PathLike, tracking_uri: str | None = None, experime
     global _defaulted
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mlflow = _mlflow()
-    uri = tracking_uri or explicit_tracking_uri() or default_tracking_uri(repo, create=create)
+    uri = check_tracking(tracking_uri or explicit_tracking_uri() or default_tracking_uri(repo, create=create))
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     _defaulted = None
@@ -105,6 +322,7 @@ def configure(repo: str | os.PathLike, tracking_uri: str | None = None, experime
     return uri
 
 
+@tracking_call
 def use_repo_tracking(store: Any, tracking_uri: str | None = None) -> str:
     """The tracking URI for work on ``store`` (a ``feast.FeatureStore`` or repo path):
     ``tracking_uri`` when given (then set, as a choice), else the URI the user chose, else
@@ -115,12 +333,14 @@ def use_repo_tracking(store: Any, tracking_uri: str | None = None) -> str:
     global _defaulted
     mlflow = _mlflow()
     if tracking_uri:
-        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_tracking_uri(check_tracking(tracking_uri))
         _defaulted = None
         return tracking_uri
     chosen = explicit_tracking_uri()
-    if chosen or mlflow.active_run() is not None:
-        return chosen or mlflow.get_tracking_uri()
+    if mlflow.active_run() is not None:
+        return chosen or mlflow.get_tracking_uri()  # the run's store: it answered when the run started
+    if chosen:
+        return check_tracking(chosen)
     store = feature_store(store)
     repo = Path(store.repo_path)
     uri = default_tracking_uri(repo)

@@ -6,10 +6,13 @@ No values are converted here: the core converts them to the declared types, the 
 way on the batch and row paths."""
 from __future__ import annotations
 
+import datetime as _dt
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 import pyarrow as pa
 
+from featureplat import _core
 from featureplat.errors import InputError
 
 
@@ -20,6 +23,37 @@ def _missing(names: Sequence[str], have: Sequence[str]) -> InputError:
         f"the plan needs {list(names)}, the data has {list(have)}")
 
 
+def _has_datetimes(values: Any) -> bool:
+    return any(isinstance(v, _dt.datetime) for v in values)
+
+
+def _datetimes(name: str, values: Any, nan_is_null: bool = False) -> pa.Array:
+    """Python datetime objects read by the core, as the row path reads them: pyarrow takes
+    whatever a datetime subclass's utcoffset() returns (an int offset became the year
+    27646), the core refuses it naming the input and the row."""
+    micros, valid, naive = _core.datetime_column(values, name, nan_is_null)
+    return pa.array(micros, pa.timestamp("us", tz=None if naive else "UTC"), mask=~valid)
+
+
+def _python_objects(v: Any) -> bool:
+    """A column given as Python objects (a list, tuple or object-dtype array or Series)."""
+    return isinstance(v, (list, tuple)) or getattr(v, "dtype", None) == np.dtype(object)
+
+
+def _column(name: str, v: Any) -> pa.Array | pa.ChunkedArray:
+    if isinstance(v, (pa.Array, pa.ChunkedArray)):
+        return v
+    try:
+        arr = pa.array(v)
+    except Exception as err:  # noqa: BLE001 -- pyarrow runs the objects' own code (tzinfo)
+        if _python_objects(v) and _has_datetimes(v):
+            return _datetimes(name, v)  # the core names the value it cannot read
+        raise InputError(f"input column {name!r} cannot be read as an Arrow array: {err}") from None
+    if pa.types.is_timestamp(arr.type) and _python_objects(v) and _has_datetimes(v):
+        return _datetimes(name, v)
+    return arr
+
+
 def _to_table(data: Any, names: Sequence[str]) -> pa.Table | pa.RecordBatch:
     if isinstance(data, (pa.Table, pa.RecordBatch)):
         return data
@@ -27,27 +61,29 @@ def _to_table(data: Any, names: Sequence[str]) -> pa.Table | pa.RecordBatch:
         missing = [n for n in names if n not in data]
         if missing:
             raise _missing(names, list(data))
-        cols = {}
-        for n in names:
-            v = data[n]
-            try:
-                cols[n] = v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as err:
-                raise InputError(f"input column {n!r} cannot be read as an Arrow array: {err}") from None
+        cols = {n: _column(n, data[n]) for n in names}
         lengths = {n: len(c) for n, c in cols.items()}
         if len(set(lengths.values())) > 1:
             raise InputError(f"input columns have different lengths: {lengths}")
         return pa.table(cols)
-    if hasattr(data, "__arrow_c_stream__"):
+    module = type(data).__module__
+    # Object columns of a DataFrame that hold datetimes are read by the core (_datetimes),
+    # whichever way the rest of the frame is converted.
+    objects = {n: data[n] for n in names if n in data.columns and getattr(data[n], "dtype", None) == object
+               and _has_datetimes(data[n])} if module.startswith("pandas") else {}
+    if not objects and hasattr(data, "__arrow_c_stream__"):
         return pa.table(data)
     if hasattr(data, "__arrow_c_array__"):
         return pa.record_batch(data)
-    module = type(data).__module__
     if module.startswith("pandas"):
         try:
-            return pa.Table.from_pandas(data, preserve_index=False)
+            table = pa.Table.from_pandas(data.drop(columns=list(objects)) if objects else data,
+                                         preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
             raise InputError(f"the DataFrame cannot be converted to Arrow: {err}") from None
+        for n, col in objects.items():
+            table = table.append_column(n, _datetimes(n, col.tolist(), nan_is_null=True))
+        return table
     raise InputError(
         f"cannot read input data of type {type(data).__name__}: pass a pyarrow Table/RecordBatch, an "
         "object with __arrow_c_stream__/__arrow_c_array__, a pandas DataFrame or a dict of arrays")

@@ -24,10 +24,12 @@ from typing import Any, Mapping
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from featureplat import _core
 from featureplat.errors import FeatureplatError, InputError, PlanError
 from featureplat.plan.dtypes import DTYPES
+from featureplat.plan.files import atomic_write_bytes
 from featureplat.plan.fit import DEFAULT_EXACT_BUDGET, FITTED_OPS, fit_document
 from featureplat.plan.inputs import to_batches
 from featureplat.plan.names import check_name
@@ -60,54 +62,178 @@ def _encode(obj: Any) -> Any:
     return obj
 
 
-def _decode(obj: Any, where: str = "plan") -> Any:
-    if isinstance(obj, dict):
-        if set(obj) == {"dtype", "value"} and obj.get("dtype") in ("float64", "float32") and obj["value"] is not None:
-            text = obj["value"]
-            if not isinstance(text, str) or not _FLOAT_TEXT.match(text):
-                raise PlanError(f"{where}: float value must be canonical text, got {text!r}")
-            value = float(text)
-            if repr(value) != text:
-                raise PlanError(f"{where}: float value {text!r} is not in canonical form")
-            return {"dtype": obj["dtype"], "value": value}
-        return {k: _decode(v, f"{where}.{k}") for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_decode(v, f"{where}[{i}]") for i, v in enumerate(obj)]
-    if isinstance(obj, float):
-        raise PlanError(f"{where}: bare JSON number {obj!r}; floats are stored as scalar text")
-    return obj
-
-
 def canonical_json(obj: Any) -> bytes:
     """Sorted keys, no whitespace, UTF-8, floats as exact text."""
     return json.dumps(_encode(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                       allow_nan=False).encode("utf-8")
 
 
-def _check_document(doc: Any) -> dict:
-    if not isinstance(doc, dict):
+def _dumps(obj: Any) -> bytes:
+    """The canonical text of a JSON document whose floats are already text."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+# ---- reading a plan document ---------------------------------------------------------
+# One schema walk, shared by the loader and Plan(): it checks the type of every field a
+# reader (Python or the core) relies on, applies the structural limits before it looks
+# inside a step, and turns the float text of scalars into floats in place. The document
+# it is given is a fresh json.loads result (floats still text), never a caller's object.
+
+_DTYPES = frozenset(("null", "bool", "int64", "float64", "float32", "string", "timestamp"))
+_PLAN_KEYS = frozenset(("format_version", "name", "inputs", "steps", "outputs", "fitted"))
+_INPUT_KEYS = frozenset(("name", "dtype", "source"))
+_STEP_KEYS = frozenset(("op", "args", "params", "dtype"))
+_OUTPUT_KEYS = frozenset(("name", "step"))
+_FITTED_KEYS = frozenset(("features", "transform", "expression", "rows", "statistics"))
+_SCALAR_KEYS = frozenset(("dtype", "value"))
+#: The structural limits of a plan (README "Limits"); the core defines them.
+LIMITS = {
+    "steps": _core.MAX_PLAN_STEPS, "inputs": _core.MAX_PLAN_INPUTS, "outputs": _core.MAX_PLAN_OUTPUTS,
+    "arguments per step": _core.MAX_STEP_ARGS, "elements per list parameter": _core.MAX_LIST_PARAM,
+    "scalars": _core.MAX_PLAN_SCALARS, "fitted records": _core.MAX_PLAN_STEPS,
+}
+
+
+def _is_int(v: Any) -> bool:
+    return type(v) is int
+
+
+def _read_scalar(s: Any, where: Any) -> None:
+    """Checks one scalar {"dtype", "value"} and makes float text a float, in place."""
+    if type(s) is not dict or s.keys() != _SCALAR_KEYS:
+        raise PlanError(f"{where()}: a scalar must be an object with exactly 'dtype' and 'value'")
+    dtype, value = s["dtype"], s["value"]
+    if type(dtype) is not str or dtype not in _DTYPES:
+        raise PlanError(f"{where()}: unknown scalar dtype {dtype!r}")
+    if value is None:
+        return
+    if dtype in ("float64", "float32"):
+        if type(value) is not str or not _FLOAT_TEXT.match(value):
+            raise PlanError(f"{where()}: float value must be canonical text, got {value!r}")
+        f = float(value)
+        if repr(f) != value:
+            raise PlanError(f"{where()}: float value {value!r} is not in canonical form")
+        s["value"] = f
+    elif dtype in ("int64", "timestamp"):
+        if type(value) is not int or not -2**63 <= value < 2**63:
+            raise PlanError(f"{where()}: {dtype} value must be an integer in the int64 range, got {value!r}")
+    elif dtype == "bool":
+        if type(value) is not bool:
+            raise PlanError(f"{where()}: bool value must be true or false, got {value!r}")
+    elif dtype == "string":
+        if type(value) is not str:
+            raise PlanError(f"{where()}: string value must be text, got {value!r}")
+    else:
+        raise PlanError(f"{where()}: a null-typed scalar must have value null")
+
+
+def _read_params(params: Any, where: Any) -> int:
+    """Checks {name: scalar or [scalar, ...]} (step parameters, fitted statistics); returns
+    the number of scalars."""
+    if type(params) is not dict:
+        raise PlanError(f"{where()} must be an object")
+    limit = _core.MAX_LIST_PARAM
+    count = 0
+    for name, value in params.items():
+        if type(value) is not list:
+            _read_scalar(value, lambda: f"{where()}.{name}")
+            count += 1
+            continue
+        count += len(value)
+        if len(value) > limit:
+            raise PlanError(f"{where()}.{name} has {len(value)} elements, over the limit of {limit}")
+        for k, scalar in enumerate(value):
+            # Fast path for the long lists (map keys and values): int64 and string scalars.
+            if type(scalar) is dict and scalar.keys() == _SCALAR_KEYS:
+                d, v = scalar["dtype"], scalar["value"]
+                if (d == "string" and type(v) is str) or (d == "int64" and type(v) is int and -2**63 <= v < 2**63):
+                    continue
+            _read_scalar(scalar, lambda: f"{where()}.{name}[{k}]")
+    return count
+
+
+def _read_list(doc: dict, key: str, limit_name: str | None = None) -> list:
+    value = doc[key]
+    if type(value) is not list:
+        raise PlanError(f"plan {key!r} must be a list")
+    if limit_name is not None and len(value) > LIMITS[limit_name]:
+        raise PlanError(f"plan has {len(value)} {limit_name}, over the limit of {LIMITS[limit_name]}")
+    return value
+
+
+def _read_document(doc: Any) -> dict:
+    """Checks a freshly parsed plan document (floats as text) and returns it with floats."""
+    if type(doc) is not dict:
         raise PlanError("plan must be a JSON object")
-    for key, kind in (("format_version", int), ("name", str), ("inputs", list), ("steps", list), ("outputs", list),
-                      ("fitted", list)):
-        if key not in doc:
-            raise PlanError(f"plan is missing {key!r}")
-        if not isinstance(doc[key], kind) or isinstance(doc[key], bool):
-            raise PlanError(f"plan {key!r} must be a {kind.__name__}")
-    check_name(doc["name"], "plan name")
+    missing = [k for k in ("format_version", "name", "inputs", "steps", "outputs", "fitted") if k not in doc]
+    if missing:
+        raise PlanError(f"plan is missing {missing[0]!r}")
+    extra = doc.keys() - _PLAN_KEYS
+    if extra:
+        raise PlanError(f"plan has unknown fields {sorted(extra)}")
+    if not _is_int(doc["format_version"]):
+        raise PlanError("plan 'format_version' must be an int")
     if doc["format_version"] != FORMAT_VERSION:
         raise PlanError(f"plan format version {doc['format_version']} is not supported "
                         f"(this featureplat reads version {FORMAT_VERSION})")
-    extra = set(doc) - {"format_version", "name", "inputs", "steps", "outputs", "fitted"}
-    if extra:
-        raise PlanError(f"plan has unknown fields {sorted(extra)}")
-    for i, inp in enumerate(doc["inputs"]):
-        if not isinstance(inp, dict) or set(inp) != {"name", "dtype", "source"} or not isinstance(inp["source"], str):
-            raise PlanError(f"plan inputs[{i}] must have exactly name, dtype and source")
-    for i, rec in enumerate(doc["fitted"]):
-        if not isinstance(rec, dict) or set(rec) != {"features", "transform", "expression", "rows", "statistics"} \
-                or not isinstance(rec["statistics"], dict):
+    if type(doc["name"]) is not str:
+        raise PlanError("plan 'name' must be a str")
+    check_name(doc["name"], "plan name")
+    # Every list's length is checked before any of its elements is looked at.
+    inputs = _read_list(doc, "inputs", "inputs")
+    steps = _read_list(doc, "steps", "steps")
+    outputs = _read_list(doc, "outputs", "outputs")
+    fitted = _read_list(doc, "fitted", "fitted records")  # one per fitted step at most
+    for i, inp in enumerate(inputs):
+        if type(inp) is not dict or inp.keys() != _INPUT_KEYS or any(type(v) is not str for v in inp.values()):
+            raise PlanError(f"plan inputs[{i}] must have exactly name, dtype and source, all strings")
+    max_args = _core.MAX_STEP_ARGS
+    scalars = 0
+    for i, st in enumerate(steps):
+        if type(st) is not dict or st.keys() != _STEP_KEYS:
+            raise PlanError(f"plan steps[{i}] must have exactly op, args, params and dtype")
+        if type(st["op"]) is not str or type(st["dtype"]) is not str:
+            raise PlanError(f"plan steps[{i}]: op and dtype must be strings")
+        args = st["args"]
+        if type(args) is not list:
+            raise PlanError(f"plan steps[{i}].args must be a list")
+        if len(args) > max_args:
+            raise PlanError(f"plan steps[{i}] has {len(args)} arguments, over the limit of {max_args}")
+        if not all(type(a) is int for a in args):
+            raise PlanError(f"plan steps[{i}].args must be step ids (integers)")
+        scalars += _read_params(st["params"], lambda: f"plan steps[{i}].params")
+    for i, out in enumerate(outputs):
+        if type(out) is not dict or out.keys() != _OUTPUT_KEYS or type(out["name"]) is not str \
+                or not _is_int(out["step"]):
+            raise PlanError(f"plan outputs[{i}] must have exactly a name (string) and a step (integer)")
+        if not 0 <= out["step"] < len(steps):
+            raise PlanError(f"plan outputs[{i}] refers to missing step {out['step']}")
+    for i, rec in enumerate(fitted):
+        if type(rec) is not dict or rec.keys() != _FITTED_KEYS or type(rec["features"]) is not list \
+                or not all(type(f) is str for f in rec["features"]) or type(rec["transform"]) is not str \
+                or type(rec["expression"]) is not str:
             raise PlanError(f"plan fitted[{i}] is malformed")
+        _read_scalar(rec["rows"], lambda: f"plan fitted[{i}].rows")
+        if rec["rows"]["dtype"] != "int64" or rec["rows"]["value"] is None:
+            raise PlanError(f"plan fitted[{i}].rows must be an int64 count")
+        scalars += 1 + _read_params(rec["statistics"], lambda: f"plan fitted[{i}].statistics")
+    if scalars > LIMITS["scalars"]:
+        raise PlanError(f"plan has {scalars} scalars, over the limit of {LIMITS['scalars']}")
     return doc
+
+
+def _parse_document(document: Mapping[str, Any]) -> tuple[dict, bytes]:
+    """A private, checked copy of a caller's plan document and its canonical text."""
+    try:
+        canonical = canonical_json(dict(document))
+    except UnicodeEncodeError:
+        raise PlanError("plan holds text that is not valid UTF-8 (a lone surrogate such as '\\ud800')") from None
+    except RecursionError:
+        raise PlanError("plan is nested too deeply") from None
+    except (TypeError, ValueError) as err:
+        raise PlanError(f"plan document cannot be written as JSON: {err}") from None
+    return _read_document(json.loads(canonical)), canonical
 
 
 def _unfitted_ops(doc: dict) -> list[str]:
@@ -131,7 +257,11 @@ class Plan:
         if not isinstance(document, Mapping):
             raise PlanError(f"a plan document must be a mapping, got {type(document).__name__}")
         # A private deep copy: later changes to the caller's dict cannot reach this plan.
-        doc = _check_document(_decode(json.loads(canonical_json(dict(document)))))
+        doc, canonical = _parse_document(document)
+        self._init(doc, canonical)
+
+    def _init(self, doc: dict, canonical: bytes) -> None:
+        """Binds a document checked by _read_document whose canonical text is `canonical`."""
         self._unfitted = _unfitted_ops(doc)
         try:
             if self._unfitted:
@@ -143,7 +273,7 @@ class Plan:
             raise PlanError("plan is nested too deeply") from None
         self._doc = doc
         self._program = program
-        self._canonical = canonical_json(doc)
+        self._canonical = canonical
         self._hash = hashlib.sha256(self._canonical).hexdigest()
         self._inputs = [i["name"] for i in doc["inputs"]]
         self._features = [o["name"] for o in doc["outputs"]]
@@ -192,7 +322,7 @@ class Plan:
 
     def to_dict(self) -> dict:
         """The plan document (floats as Python floats)."""
-        return _decode(json.loads(self._canonical))
+        return _read_document(json.loads(self._canonical))
 
     def __repr__(self) -> str:
         return (f"Plan({self.name!r}, inputs={self._inputs}, features={self._features}, "
@@ -206,16 +336,14 @@ class Plan:
     # ---- persistence ------------------------------------------------------------------
     def to_bytes(self) -> bytes:
         """The plan file contents."""
-        body = canonical_json({"meta": {"featureplat_version": __version__}, "plan": self._doc})
+        # Sorted keys: "meta" before "plan", whose canonical text is already known.
+        body = b'{"meta":' + _dumps({"featureplat_version": __version__}) + b',"plan":' + self._canonical + b"}"
         return _HEADER.pack(MAGIC, FORMAT_VERSION, len(body), hashlib.sha256(body).digest()) + body
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the plan file; returns its path."""
-        p = Path(path)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_bytes(self.to_bytes())
-        tmp.replace(p)
-        return p
+        """Write the plan file atomically (a crash leaves the earlier file or this one,
+        never a torn one); returns its path."""
+        return atomic_write_bytes(path, self.to_bytes())
 
     # ---- fitting ----------------------------------------------------------------------
     @property
@@ -308,11 +436,16 @@ class Plan:
             for j, f in enumerate(self._features):
                 values[j].append(out[f])
         arrays = []
+        string_bytes = 0
         for vals, t in zip(values, self._types):
             if t == "timestamp":
                 arrays.append(pa.array(vals, pa.int64()).cast(DTYPES[t].arrow))
             else:
                 arrays.append(pa.array(vals, DTYPES[t].arrow))
+            if t == "string":
+                # The batch path's limit on the string features of one call, its words.
+                string_bytes += pc.sum(pc.binary_length(arrays[-1])).as_py() or 0
+                self._program.check_string_bytes(string_bytes)
         return pa.Table.from_arrays(arrays, names=self._features)
 
 
@@ -325,7 +458,7 @@ class FittedPlan(Plan):
     def statistics(self) -> dict[str, list[dict]]:
         """Per feature, the fitted transforms it uses with their frozen statistics."""
         out: dict[str, list[dict]] = {}
-        for rec in _decode(json.loads(canonical_json(self._doc["fitted"]))):
+        for rec in self._doc["fitted"]:  # only read: every entry below is a new object or immutable
             stats = {k: ([x["value"] for x in v] if isinstance(v, list) else v["value"])
                      for k, v in rec["statistics"].items()}
             entry = {"transform": rec["transform"], "expression": rec["expression"], "rows": rec["rows"]["value"],
@@ -350,10 +483,28 @@ def _iter_rows(batches: list[pa.RecordBatch], names: list[str]):
                 unit = c.type.unit
                 raw = c.view(pa.int64()).to_pylist()
                 cols.append([None if v is None else _core.timestamp_to_micros(v, unit) for v in raw])
+            elif pa.types.is_string(c.type) or pa.types.is_large_string(c.type):
+                cols.append(_strings(c))
             else:
                 cols.append(c.to_pylist())
         for i in range(b.num_rows):
             yield {n: col[i] for n, col in zip(names, cols)}
+
+
+def _strings(c: pa.Array) -> list:
+    """An Arrow string column as the row path's values, refused there as on the batch path:
+    a value over the limit per value is read from the offsets only (as a core marker of its
+    length, never copied), invalid UTF-8 as a str with lone surrogates (surrogateescape)."""
+    lengths = pc.binary_length(c)
+    if pc.any(pc.greater(lengths, _core.MAX_STRING_BYTES)).as_py():
+        raw = c.cast(pa.large_binary())
+        return [None if n is None else _core.OversizedString(n) if n > _core.MAX_STRING_BYTES
+                else raw[i].as_py().decode("utf-8", "surrogateescape") for i, n in enumerate(lengths.to_pylist())]
+    try:
+        return c.to_pylist()
+    except UnicodeDecodeError:
+        return [None if v is None else v.decode("utf-8", "surrogateescape")
+                for v in c.cast(pa.large_binary()).to_pylist()]
 
 
 def _column(c) -> pa.Array:
@@ -367,6 +518,28 @@ def _column(c) -> pa.Array:
 
 def plan_from_bytes(blob: bytes, source: str = "<bytes>") -> Plan:
     """Parse plan file contents; raises PlanError naming ``source`` on any defect."""
+    try:
+        return _plan_from_bytes(blob, source)
+    except PlanError:
+        raise
+    except RecursionError:
+        raise PlanError(f"{source}: plan is nested too deeply") from None
+    except Exception as err:  # noqa: BLE001 -- the promise: PlanError for every bad file
+        # A defect the checks above did not name. Still the file's fault, still a
+        # PlanError; marked so that the loader's fuzz target reports it as a gap.
+        exc = PlanError(f"{source}: malformed plan file ({type(err).__name__}: {err})")
+        exc.unexpected = True
+        raise exc from None
+
+
+def _bare_number(text: str):
+    raise PlanError(f"bare JSON number {text}; floats are stored as scalar text")
+
+
+def _plan_from_bytes(blob: bytes, source: str) -> Plan:
+    if not isinstance(blob, (bytes, bytearray, memoryview)):
+        raise PlanError(f"{source}: plan file contents must be bytes, got {type(blob).__name__}")
+    blob = bytes(blob)
     if len(blob) < _HEADER.size:
         raise PlanError(f"{source}: truncated plan file ({len(blob)} bytes, header needs {_HEADER.size})")
     magic, version, length, checksum = _HEADER.unpack_from(blob)
@@ -384,26 +557,40 @@ def plan_from_bytes(blob: bytes, source: str = "<bytes>") -> Plan:
     body = blob[_HEADER.size:]
     if hashlib.sha256(body).digest() != checksum:
         raise PlanError(f"{source}: checksum mismatch: the plan file is corrupted")
+    # The size of the document before it is parsed: in canonical text every scalar, and
+    # nothing else, carries a "value" key after its "dtype" (a string cannot hold a bare
+    # quote). A body that is not canonical is refused below whatever this counts.
+    scalars = body.count(b',"value":')
+    if scalars > LIMITS["scalars"]:
+        raise PlanError(f"{source}: plan has {scalars} scalars, over the limit of {LIMITS['scalars']}")
+    # The canonical check, the nesting and the number of values, in one pass of the core
+    # over the bytes: nothing is parsed unless the body is canonical and bounded.
     try:
-        text = body.decode("utf-8")
-        outer = json.loads(text)
-    except (UnicodeDecodeError, ValueError, RecursionError) as err:
-        raise PlanError(f"{source}: plan body is not valid JSON: {err}") from None
-    if not isinstance(outer, dict) or set(outer) != {"meta", "plan"}:
-        raise PlanError(f"{source}: plan body must be an object with 'meta' and 'plan'")
-    try:
-        doc = _decode(outer["plan"])
-        plan = FittedPlan(doc) if isinstance(doc, dict) and doc.get("fitted") else Plan(doc)
-    except RecursionError:
-        raise PlanError(f"{source}: plan is nested too deeply") from None
-    except FeatureplatError as err:
+        _core.check_plan_json(body)
+    except PlanError as err:
         raise PlanError(f"{source}: {err}") from None
     try:
-        canonical = canonical_json({"meta": outer["meta"], "plan": doc})
-    except (TypeError, ValueError) as err:
-        raise PlanError(f"{source}: plan metadata is malformed: {err}") from None
-    if canonical != body:
+        outer = json.loads(body.decode("utf-8"), parse_float=_bare_number, parse_constant=_bare_number)
+    except PlanError as err:
+        raise PlanError(f"{source}: {err}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise PlanError(f"{source}: plan body is not valid JSON: {err}") from None
+    if type(outer) is not dict or outer.keys() != {"meta", "plan"}:
+        raise PlanError(f"{source}: plan body must be an object with 'meta' and 'plan'")
+    meta = outer["meta"]
+    if type(meta) is not dict or not all(type(v) is str for v in meta.values()):
+        raise PlanError(f"{source}: plan 'meta' must be an object of strings")
+    prefix = b'{"meta":' + _dumps(meta) + b',"plan":'
+    if not body.startswith(prefix):  # canonical text always does
         raise PlanError(f"{source}: plan body is not in canonical form")
+    try:
+        doc = _read_document(outer["plan"])
+        cls = FittedPlan if doc["fitted"] else Plan
+        plan = cls.__new__(cls)
+        # The plan's canonical text is the body's: {"meta":...,"plan":<it>}.
+        plan._init(doc, body[len(prefix):-1])
+    except FeatureplatError as err:
+        raise PlanError(f"{source}: {err}") from None
     return plan
 
 

@@ -38,6 +38,8 @@ struct SourceValue {
   uint64_t u = 0;                       ///< kUInt64
   double f = 0.0;                       ///< kFloat64, kFloat32 (already widened)
   StrView s{"", 0};                     ///< kString (borrowed)
+  uint64_t bytes = 0;                   ///< kString: the full length when it may exceed s.len (checked first)
+  bool bad_utf8 = false;                ///< kString: the caller could not encode it as UTF-8 (a lone surrogate)
 };
 
 // Input conversion, the one rule of both paths. The batch path checks a column's kind
@@ -48,7 +50,9 @@ struct SourceValue {
 //              NaN is null (pandas' marker for a missing integer); any other float
 //              (fractional, +-inf, out of range) is a kValueError naming the row
 //   float64    integers (nearest double), floats; float32: the same, rounded to float32
-//   string     strings
+//   string     strings: well-formed UTF-8 of at most kMaxStringBytes bytes each (the
+//              length is checked from the Arrow offsets or the Python str before any byte
+//              is read); any other string is a kValueError naming the row
 //   timestamp  timestamps with a time zone, integers (microseconds since the epoch, UTC)
 // Timestamps without a time zone (naive) are refused for every input: their instant is
 // ambiguous. Strings are never parsed into numbers or times.
@@ -60,8 +64,10 @@ struct SourceValue {
 Status check_source(SourceKind kind, bool naive, const PlanInput& in);
 /// Converts one accepted value to the declared type (same function for both paths) into
 /// row `row` of `out`. Returns a kValueError status (index `row`) for a value that does
-/// not fit; the callers prefix the input's name and the row.
-Status convert_source(const SourceValue& v, DType declared, Slot& out, int64_t row, StringArena* arena);
+/// not fit (a string longer than `max_string_bytes` or not UTF-8 among them); the callers
+/// prefix the input's name and the row.
+Status convert_source(const SourceValue& v, DType declared, Slot& out, int64_t row,
+                      uint64_t max_string_bytes = kMaxStringBytes);
 
 /// A date and time of day as a caller's datetime object holds it, with its UTC offset.
 struct CivilTime {
@@ -139,11 +145,20 @@ struct OutputColumn {
 /// A compiled, shareable program. Thread-safe: each call uses its own scratch.
 class Program {
  public:
-  /// Binds `spec` strictly and prepares it for execution.
-  static Result<std::shared_ptr<Program>> Make(const PlanSpec& spec);
+  /// Binds `spec` strictly and prepares it for execution under `limits` (tests lower them).
+  static Result<std::shared_ptr<Program>> Make(const PlanSpec& spec, const StringLimits& limits = StringLimits());
 
   /// The bound plan.
   const BoundPlan& plan() const { return plan_; }
+  /// The string limits this program enforces.
+  const StringLimits& limits() const { return limits_; }
+  /// OK while `bytes` of string features fit one batch call (limits().batch_bytes), else
+  /// the kInputError Program::transform reports; the row path's batch emulation
+  /// (FEATUREPLAT_FORCE_ROW) asks here with its running total.
+  Status check_batch_string_bytes(uint64_t bytes) const;
+  /// The error of a string the limits refused in the run of row `row` (the caller's row
+  /// number): kInputError naming the feature that needs the step, the step and the row.
+  Status string_refusal(const StringBudget::Refusal& r, int64_t row) const;
 
   /// Checks that each batch's columns can be read as the declared inputs.
   Status check_batches(const std::vector<BatchInput>& batches) const;
@@ -164,8 +179,10 @@ class Program {
   static constexpr int64_t kChunk = 1024;
 
  private:
-  explicit Program(BoundPlan plan) : plan_(std::move(plan)) {}
+  Program(BoundPlan plan, const StringLimits& limits);
   BoundPlan plan_;
+  StringLimits limits_;
+  std::vector<int32_t> step_output_;  // per step: the first output that needs it, -1 for none
   friend class ExecContext;
   friend class RowRunner;
 };
@@ -178,8 +195,9 @@ class RowRunner {
   /// Sets declared input `i` for the next run; kValueError/kInputError when it does not
   /// fit, with the message the batch path gives for row `row` (the caller's row number).
   Status set_input(int i, const SourceValue& v, int64_t row = 0);
-  /// Runs the plan on the inputs set.
-  void run();
+  /// Runs the plan on the inputs set; a kInputError when the string limits refuse a
+  /// string it computes (the message names the feature and row `row`).
+  Status run(int64_t row = 0);
   /// Output `j` after run(): its slot (row 0).
   const Slot& output(int j) const;
   /// The program.

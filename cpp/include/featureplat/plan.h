@@ -15,9 +15,25 @@ namespace featureplat {
 /// Format version of the plan. Bump on any change to what a plan file means.
 constexpr int kPlanFormatVersion = 3;
 
+// Structural limits of a plan (README "Limits"), checked when a plan is bound and, from
+// the same constants, by the Python loader before it looks inside a step: a plan file of
+// 64 MiB cannot demand unbounded memory or time to load and run.
 /// Most steps a plan may have. Each step costs chunk-sized scratch per worker thread, so a
 /// hostile plan file must not be able to demand unbounded memory.
 constexpr size_t kMaxPlanSteps = 20000;
+/// Most declared inputs of a plan.
+constexpr size_t kMaxPlanInputs = 20000;
+/// Most outputs (features) of a plan.
+constexpr size_t kMaxPlanOutputs = 20000;
+/// Most arguments of one step (variadic ops such as str_concat).
+constexpr size_t kMaxStepArgs = 1024;
+/// Most elements of one list parameter (map keys, map values, bucket boundaries): a map
+/// of this many keys and values is as large as a plan's scalars may be together.
+constexpr size_t kMaxListParam = 500000;
+/// Most scalars (constants and parameter values) of all steps together. The loader
+/// counts the scalars of the whole file, fitted statistics included, against it before it
+/// parses anything.
+constexpr size_t kMaxPlanScalars = 1000000;
 
 /// A declared, typed plan input.
 struct PlanInput {

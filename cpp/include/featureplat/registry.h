@@ -18,8 +18,9 @@ using Params = std::map<std::string, Param>;
 
 /// What a kernel may use besides its arguments.
 struct KernelContext {
-  StringArena* arena = nullptr;  ///< storage for strings the kernel creates
-  const void* state = nullptr;   ///< the op's prepared state (lookup tables, parsed params)
+  StringArena* arena = nullptr;    ///< storage for strings the kernel creates
+  const void* state = nullptr;     ///< the op's prepared state (lookup tables, parsed params)
+  StringBudget* budget = nullptr;  ///< the string limits of this run (none: only kMaxStringBytes per value)
 };
 
 /// Computes `n` rows of one step: reads `args[k]`, writes `out` (values and validity).

@@ -33,6 +33,11 @@ int64_t floor_mod(int64_t a, int64_t b);
 /// Number of bytes in s[0..n) that are not UTF-8 continuation bytes (Python len() for valid UTF-8).
 int64_t utf8_length(const char* s, size_t n);
 
+/// True when s[0..n) is well-formed UTF-8 as Python's strict decoder defines it (Unicode
+/// Table 3-7): no overlong forms, no surrogates (U+D800..U+DFFF), nothing above U+10FFFF,
+/// no truncated sequence.
+bool utf8_valid(const char* s, size_t n);
+
 /// Copy n bytes to `out` mapping 'A'-'Z' to 'a'-'z'; every other byte unchanged. `out` may equal `s`.
 void ascii_lower(const char* s, size_t n, char* out);
 

@@ -124,4 +124,96 @@ class StringArena {
   char empty_[1] = {0};
 };
 
+// The bounds on text (README "Limits"), so that neither data nor a plan can make the core
+// hold unbounded strings: a plan of n steps that each double a string would otherwise
+// need 2^n bytes for one row.
+/// Most bytes of one string value: an input value (checked from the Arrow offsets or the
+/// Python str before its bytes are read) or a value a step computes.
+constexpr uint64_t kMaxStringBytes = uint64_t{64} << 20;
+/// Most bytes the steps of a plan may compute for one row, all string steps together.
+constexpr uint64_t kMaxRowStringBytes = uint64_t{256} << 20;
+/// Most bytes of the string features one batch call (Program::transform) returns, all
+/// string features together.
+constexpr uint64_t kMaxBatchStringBytes = uint64_t{4} << 30;
+
+/// The string limits a Program enforces (the constants above unless a test lowers them).
+struct StringLimits {
+  uint64_t value_bytes = kMaxStringBytes;       ///< one string value
+  uint64_t row_bytes = kMaxRowStringBytes;      ///< the strings computed for one row
+  uint64_t batch_bytes = kMaxBatchStringBytes;  ///< the string features of one batch call
+};
+
+/// Accounts the string bytes kernels compute for each row of one run (a chunk, or one
+/// row) against StringLimits. A kernel asks before it allocates (ops::alloc_string); when
+/// refused it makes the row null and the executor turns the refusal into an error naming
+/// the feature and the row. Refusals depend only on the row's own values, so the batch
+/// and row paths refuse the same rows. The run as a whole is also held to row_bytes: past
+/// it take() fails with overflowed() set, and the executor reruns the chunk one row at a
+/// time (results do not depend on the chunk size), so a chunk never holds more.
+class StringBudget {
+ public:
+  /// The first refusal of a row: the step that asked, and for how many bytes.
+  struct Refusal {
+    int64_t row = -1;        ///< row within the run, -1 when none
+    int32_t step = -1;       ///< the step whose kernel asked
+    uint64_t bytes = 0;      ///< the value's length, or the row's total with it
+    bool whole_row = false;  ///< false: one value over value_bytes; true: the row's total over row_bytes
+  };
+
+  /// Room for runs of up to `rows` rows.
+  explicit StringBudget(int64_t rows = 1) : used_(static_cast<size_t>(rows)), refused_(static_cast<size_t>(rows)) {}
+  /// Starts a run of `rows` rows under `limits` (kept by pointer).
+  void start(int64_t rows, const StringLimits* limits) {
+    limits_ = limits;
+    rows_ = rows;
+    total_ = 0;
+    overflowed_ = false;
+    any_refused_ = false;
+    for (int64_t r = 0; r < rows; ++r) {
+      used_[r] = 0;
+      refused_[r] = Refusal();
+    }
+  }
+  /// The step whose kernel runs next.
+  void set_step(int32_t step) { step_ = step; }
+  /// Claims `bytes` for a string of row `row`; false when a limit refuses it.
+  bool take(int64_t row, uint64_t bytes) {
+    if (bytes > limits_->value_bytes) return refuse(row, bytes, false);
+    if (bytes > limits_->row_bytes - used_[row]) return refuse(row, used_[row] + bytes, true);
+    if (bytes > limits_->row_bytes - total_) {
+      overflowed_ = true;
+      return false;
+    }
+    used_[row] += bytes;
+    total_ += bytes;
+    return true;
+  }
+  /// True when the run as a whole went past row_bytes (the executor reruns it row by row).
+  bool overflowed() const { return overflowed_; }
+  /// The refusal of the lowest refused row (row -1 when none).
+  Refusal first_refusal() const {
+    if (!any_refused_) return Refusal();
+    for (int64_t r = 0; r < rows_; ++r) {
+      if (refused_[r].row >= 0) return refused_[r];
+    }
+    return Refusal();
+  }
+  /// The limits of the current run.
+  const StringLimits& limits() const { return *limits_; }
+
+ private:
+  bool refuse(int64_t row, uint64_t bytes, bool whole_row) {
+    if (refused_[row].row < 0) refused_[row] = Refusal{row, step_, bytes, whole_row};
+    any_refused_ = true;
+    return false;
+  }
+  std::vector<uint64_t> used_;
+  std::vector<Refusal> refused_;
+  const StringLimits* limits_ = nullptr;
+  int64_t rows_ = 0;
+  uint64_t total_ = 0;
+  int32_t step_ = -1;
+  bool overflowed_ = false, any_refused_ = false;
+};
+
 }  // namespace featureplat

@@ -59,10 +59,11 @@ void int_to_bool(KernelContext&, const Slot* const* a, Slot& o, int64_t n) {
   ops::map1<int64_t, uint8_t>(a, o, n, [](int64_t x) { return static_cast<uint8_t>(x != 0); });
 }
 void int_to_str(KernelContext& ctx, const Slot* const* a, Slot& o, int64_t n) {
-  ops::map1<int64_t, StrView>(a, o, n, [&ctx](int64_t x) {
+  const int64_t* x = a[0]->as<int64_t>();
+  ops::make_strings(a[0], o, n, [&](int64_t i, StrView* out) {
     char buf[32];
-    size_t len = scalar::format_int64(x, buf);
-    return ops::arena_copy(ctx.arena, buf, len);
+    size_t len = scalar::format_int64(x[i], buf);
+    return ops::arena_copy(ctx, i, buf, len, out);
   });
 }
 void float_to_int(KernelContext&, const Slot* const* a, Slot& o, int64_t n) {
@@ -78,10 +79,11 @@ void float_to_bool(KernelContext&, const Slot* const* a, Slot& o, int64_t n) {
   ops::map1<double, uint8_t>(a, o, n, [](double x) { return static_cast<uint8_t>(x != 0.0); });
 }
 void float_to_str(KernelContext& ctx, const Slot* const* a, Slot& o, int64_t n) {
-  ops::map1<double, StrView>(a, o, n, [&ctx](double x) {
+  const double* x = a[0]->as<double>();
+  ops::make_strings(a[0], o, n, [&](int64_t i, StrView* out) {
     char buf[48];
-    size_t len = scalar::format_double_repr(x, buf);
-    return ops::arena_copy(ctx.arena, buf, len);
+    size_t len = scalar::format_double_repr(x[i], buf);
+    return ops::arena_copy(ctx, i, buf, len, out);
   });
 }
 void str_to_int(KernelContext&, const Slot* const* a, Slot& o, int64_t n) {
@@ -103,10 +105,11 @@ void str_to_bool(KernelContext&, const Slot* const* a, Slot& o, int64_t n) {
   });
 }
 void ts_to_str(KernelContext& ctx, const Slot* const* a, Slot& o, int64_t n) {
-  ops::map1<int64_t, StrView>(a, o, n, [&ctx](int64_t x) {
+  const int64_t* x = a[0]->as<int64_t>();
+  ops::make_strings(a[0], o, n, [&](int64_t i, StrView* out) {
     char buf[48];
-    size_t len = scalar::format_timestamp_iso(x, buf);
-    return ops::arena_copy(ctx.arena, buf, len);
+    size_t len = scalar::format_timestamp_iso(x[i], buf);
+    return ops::arena_copy(ctx, i, buf, len, out);
   });
 }
 

@@ -13,6 +13,7 @@
 #include "featureplat/registry.h"
 #include "featureplat/scalar_fns.h"
 #include "ops/kernel_util.h"
+#include "table_hash.h"
 
 namespace featureplat {
 namespace {
@@ -159,8 +160,8 @@ struct MapState {
   DType out_type = DType::kNull;
   size_t nkeys = 0;  // value index nkeys is the default
   std::vector<std::string> str_keys;
-  std::unordered_map<std::string_view, uint32_t> str_index;
-  std::unordered_map<int64_t, uint32_t> int_index;
+  std::unordered_map<std::string_view, uint32_t, SeededStrHash> str_index;  // table_hash.h: seeded
+  std::unordered_map<int64_t, uint32_t, SeededIntHash> int_index;
   int64_t bool_index[2] = {-1, -1};
   // Values by index, the default last; one array per output type (others stay empty).
   std::vector<uint8_t> valid;

@@ -123,11 +123,34 @@ inline void map2_nullable(const Slot* const* args, Slot& out, int64_t n, F f) {
 
 inline StrView empty_view() { return StrView{"", 0}; }
 
-/// Copies `len` bytes into the arena and returns a view of them.
-inline StrView arena_copy(StringArena* arena, const char* p, size_t len) {
-  char* dst = arena->alloc(len);
+/// Storage for a string of `bytes` bytes that a kernel computes for row `row`, or nullptr
+/// when the string limits refuse it (the budget records why); the kernel then makes the
+/// row null and the executor reports the refusal. Every kernel that makes a string asks
+/// here first, before it allocates.
+inline char* alloc_string(KernelContext& ctx, int64_t row, uint64_t bytes) {
+  if (ctx.budget ? !ctx.budget->take(row, bytes) : bytes > kMaxStringBytes) return nullptr;
+  return ctx.arena->alloc(static_cast<size_t>(bytes));
+}
+
+/// Copies `len` bytes into the arena as row `row`'s value: false when refused.
+inline bool arena_copy(KernelContext& ctx, int64_t row, const char* p, size_t len, StrView* out) {
+  char* dst = alloc_string(ctx, row, len);
+  if (dst == nullptr) return false;
   if (len) std::memcpy(dst, p, len);
-  return StrView{dst, static_cast<uint32_t>(len)};
+  *out = StrView{dst, static_cast<uint32_t>(len)};
+  return true;
+}
+
+/// A string-making kernel body: for each present row, `make(i, &view)` computes the
+/// value (false when the limits refuse it, which makes the row null); null rows get "".
+template <typename Make>
+inline void make_strings(const Slot* in, Slot& out, int64_t n, Make make) {
+  StrView* o = out.as<StrView>();
+  for (int64_t i = 0; i < n; ++i) {
+    o[i] = empty_view();
+    out.valid[i] = in->valid[i] && make(i, &o[i]) ? 1 : 0;
+    if (!out.valid[i]) o[i] = empty_view();
+  }
 }
 
 }  // namespace ops

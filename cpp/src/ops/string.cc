@@ -37,18 +37,14 @@ Result<std::vector<DType>> all_strings(const char* op, const std::vector<DType>&
 template <void (*Map)(const char*, size_t, char*)>
 void case_kernel(KernelContext& ctx, const Slot* const* args, Slot& out, int64_t n) {
   const StrView* a = args[0]->as<StrView>();
-  const uint8_t* va = args[0]->valid;
-  StrView* o = out.as<StrView>();
-  for (int64_t i = 0; i < n; ++i) {
-    out.valid[i] = va[i];
-    if (!va[i] || a[i].len == 0) {
-      o[i] = ops::empty_view();
-      continue;
-    }
-    char* dst = ctx.arena->alloc(a[i].len);
+  ops::make_strings(args[0], out, n, [&](int64_t i, StrView* o) {
+    if (a[i].len == 0) return true;
+    char* dst = ops::alloc_string(ctx, i, a[i].len);
+    if (dst == nullptr) return false;
     Map(a[i].ptr, a[i].len, dst);
-    o[i] = StrView{dst, a[i].len};
-  }
+    *o = StrView{dst, a[i].len};
+    return true;
+  });
 }
 
 void strip_kernel(KernelContext&, const Slot* const* args, Slot& out, int64_t n) {
@@ -128,12 +124,13 @@ void concat_kernel(KernelContext& ctx, const Slot* const* args, Slot& out, int64
       }
       total += args[j]->as<StrView>()[i].len;
     }
-    if (!valid || total > UINT32_MAX) {
+    // The length is known before anything is allocated: the limits refuse it first.
+    char* dst = valid ? ops::alloc_string(ctx, i, total) : nullptr;
+    if (dst == nullptr) {
       out.valid[i] = 0;
       o[i] = ops::empty_view();
       continue;
     }
-    char* dst = ctx.arena->alloc(static_cast<size_t>(total));
     size_t pos = 0;
     for (size_t j = 0; j < k; ++j) {
       const StrView s = args[j]->as<StrView>()[i];
@@ -265,7 +262,8 @@ void register_string_ops(Registry& r) {
       "str_concat", "str_concat(a: string, b: string, ...) -> string",
       "Concatenation of 2 or more strings in argument order, with no separator. Null if any "
       "argument is null (empty strings are not null: str_concat(\"\", \"x\") = \"x\"). A "
-      "result longer than 4294967295 bytes is null.",
+      "result longer than the string limit (67108864 bytes per value; README \"Limits\") is "
+      "an error naming the feature and the row, raised before anything is allocated.",
       2, -1, {}, resolve_concat));
 }
 

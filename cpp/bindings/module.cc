@@ -37,7 +37,12 @@ py::object errors_module() {
 
 [[noreturn]] void raise(const char* type, const std::string& msg, int64_t index = -1) {
   py::object cls = errors_module().attr(type);
-  py::object exc = cls(msg);
+  // Messages quote data (a parameter cut at 40 bytes, a byte of a plan file): bytes that
+  // are not UTF-8 become U+FFFD rather than a UnicodeDecodeError in place of the error.
+  py::object text = py::reinterpret_steal<py::object>(
+      PyUnicode_DecodeUTF8(msg.data(), static_cast<Py_ssize_t>(msg.size()), "replace"));
+  if (!text) throw py::error_already_set();
+  py::object exc = cls(text);
   exc.attr("index") = index < 0 ? py::object(py::none()) : py::object(py::int_(index));
   PyErr_SetObject(cls.ptr(), exc.ptr());
   throw py::error_already_set();
@@ -167,13 +172,13 @@ Scalar to_scalar(py::handle h, const std::string& where) {
   return to_scalar_at(h, [&] { return where; });
 }
 
-// The scalars of a list parameter, `where[k]` in errors.
-std::vector<Scalar> to_scalars(py::handle list, const std::string& where) {
+// The scalars of a list parameter (a tuple copy of it), `where[k]` in errors.
+std::vector<Scalar> to_scalars(const py::tuple& items, const std::string& where) {
   std::vector<Scalar> out;
-  const Py_ssize_t n = PyList_GET_SIZE(list.ptr());
+  const Py_ssize_t n = PyTuple_GET_SIZE(items.ptr());
   out.reserve(static_cast<size_t>(n));
   for (Py_ssize_t k = 0; k < n; ++k) {
-    out.push_back(to_scalar_at(PyList_GET_ITEM(list.ptr(), k), [&] { return where + "[" + std::to_string(k) + "]"; }));
+    out.push_back(to_scalar_at(PyTuple_GET_ITEM(items.ptr(), k), [&] { return where + "[" + std::to_string(k) + "]"; }));
   }
   return out;
 }
@@ -204,36 +209,48 @@ PlanSpec to_spec(py::handle h) {
   if (!py::isinstance<py::list>(inputs) || !py::isinstance<py::list>(steps) || !py::isinstance<py::list>(outputs)) {
     raise("PlanError", "plan inputs, steps and outputs must be lists");
   }
+  // Tuple copies hold the elements: a dict lookup may run a key's __eq__, which could
+  // change a list while it is iterated (the loader's documents are plain, a caller's
+  // need not be).
+  auto pinned = [](py::handle list) {
+    py::tuple t = py::reinterpret_steal<py::tuple>(PySequence_Tuple(list.ptr()));
+    if (!t) throw py::error_already_set();
+    return t;
+  };
+  const py::tuple input_items = pinned(inputs), step_items = pinned(steps), output_items = pinned(outputs);
   int i = 0;
-  for (py::handle in : inputs) {
+  for (py::handle in : input_items) {
     std::string w = "inputs[" + std::to_string(i++) + "]";
     py::dict di = as_dict(in, w);
     spec.inputs.push_back({get_str(di, "name", w), as_dtype(get_str(di, "dtype", w), w)});
   }
   i = 0;
-  for (py::handle st : steps) {
+  for (py::handle st : step_items) {
     std::string w = "steps[" + std::to_string(i++) + "]";
     py::dict ds = as_dict(st, w);
     PlanStep ps;
     ps.op = get_str(ds, "op", w);
     py::handle args = get(ds, "args", w);
     if (!py::isinstance<py::list>(args)) raise("PlanError", w + ".args must be a list");
-    for (py::handle a : args) {
+    for (py::handle a : pinned(args)) {
       int64_t v = as_int64(a, w + ".args");
       if (v < 0 || v > std::numeric_limits<int32_t>::max()) raise("PlanError", w + ": argument id out of range", i - 1);
       ps.args.push_back(static_cast<int32_t>(v));
     }
     py::dict params = as_dict(get(ds, "params", w), w + ".params");
-    for (auto kv : params) {
-      if (!PyUnicode_Check(kv.first.ptr())) raise("PlanError", w + ": parameter names must be strings");
-      std::string name = utf8_of(kv.first.ptr(), w + ": a parameter name");
+    py::list items = py::reinterpret_steal<py::list>(PyDict_Items(params.ptr()));  // held, as above
+    if (!items) throw py::error_already_set();
+    for (py::handle item : items) {
+      py::handle key = PyTuple_GET_ITEM(item.ptr(), 0), value = PyTuple_GET_ITEM(item.ptr(), 1);
+      if (!PyUnicode_Check(key.ptr())) raise("PlanError", w + ": parameter names must be strings");
+      std::string name = utf8_of(key.ptr(), w + ": a parameter name");
       std::string pw = w + ".params." + name;
       Param p;
-      if (PyList_Check(kv.second.ptr())) {
+      if (PyList_Check(value.ptr())) {
         p.is_list = true;
-        p.values = to_scalars(kv.second, pw);
+        p.values = to_scalars(pinned(value), pw);
       } else {
-        p.values.push_back(to_scalar(kv.second, pw));
+        p.values.push_back(to_scalar(value, pw));
       }
       ps.params.emplace(std::move(name), std::move(p));
     }
@@ -245,7 +262,7 @@ PlanSpec to_spec(py::handle h) {
     spec.steps.push_back(std::move(ps));
   }
   i = 0;
-  for (py::handle o : outputs) {
+  for (py::handle o : output_items) {
     std::string w = "outputs[" + std::to_string(i++) + "]";
     py::dict dout = as_dict(o, w);
     int64_t step = as_int64(get(dout, "step", w), w + ".step");
@@ -964,20 +981,14 @@ class PyProgram {
         case DType::kTimestamp: {
           int64_t us = o.i;
           if (raw) { v = py::int_(us); break; }
-          // floor_mod, not us - days * 86400000000: that product overflows for the
-          // earliest timestamps (INT64_MIN).
-          int64_t days = scalar::floor_div(us, 86400000000LL);
-          int64_t rem = scalar::floor_mod(us, 86400000000LL);
-          int64_t y; unsigned m, d;
-          scalar::civil_from_days(days, &y, &m, &d);
-          if (y < 1 || y > 9999) {
+          const CivilTime t = civil_from_micros(us);
+          if (t.year < 1 || t.year > 9999) {
             raise("InputError", "feature '" + py::str(output_keys_[j]).cast<std::string>() +
                                     "': timestamp outside Python's datetime range (years 1-9999)");
           }
-          int sec = static_cast<int>(rem / 1000000), us_part = static_cast<int>(rem % 1000000);
           PyObject* dt = PyDateTimeAPI->DateTime_FromDateAndTime(
-              static_cast<int>(y), static_cast<int>(m), static_cast<int>(d), sec / 3600, (sec / 60) % 60, sec % 60,
-              us_part, PyDateTime_TimeZone_UTC, PyDateTimeAPI->DateTimeType);
+              static_cast<int>(t.year), t.month, t.day, t.hour, t.minute, t.second, t.microsecond,
+              PyDateTime_TimeZone_UTC, PyDateTimeAPI->DateTimeType);
           if (!dt) throw py::error_already_set();
           v = py::reinterpret_steal<py::object>(dt);
           break;
@@ -1311,6 +1322,11 @@ PYBIND11_MODULE(_core, m) {
         const double d = (f == FeastField::kDouble || f == FeastField::kFloat) ? v.f : static_cast<double>(v.i);
         value = std::isnan(d) ? (Py_INCREF(Py_None), Py_None) : PyFloat_FromDouble(d);
       } else if (want == 's' && f == FeastField::kString) {
+        // The row path refuses text that is not UTF-8; here it is the store that holds it.
+        if (!scalar::utf8_valid(v.s.ptr, v.s.len)) {
+          raise("InputError", py::str(PyList_GET_ITEM(names.ptr(), static_cast<Py_ssize_t>(j % k))).cast<std::string>() +
+                                  ": the online store holds a string that is not valid UTF-8");
+        }
         value = PyUnicode_DecodeUTF8(v.s.ptr, static_cast<Py_ssize_t>(v.s.len), "strict");
         if (!value) throw py::error_already_set();
       } else if (want == 'b' && f == FeastField::kBool) {

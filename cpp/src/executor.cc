@@ -189,6 +189,26 @@ Status civil_to_micros(const CivilTime& t, int64_t* out) {
   return Status::OK();
 }
 
+CivilTime civil_from_micros(int64_t us) {
+  // floor_div and floor_mod, never us - days * 86400000000: that product overflows for
+  // the earliest timestamps (INT64_MIN; UBSan found it in the Python conversion).
+  constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000000;
+  const int64_t days = scalar::floor_div(us, kMicrosPerDay);
+  const int64_t in_day = scalar::floor_mod(us, kMicrosPerDay);
+  CivilTime t;
+  unsigned m = 1, d = 1;
+  scalar::civil_from_days(days, &t.year, &m, &d);
+  t.month = static_cast<int>(m);
+  t.day = static_cast<int>(d);
+  const int64_t secs = in_day / 1000000;
+  t.hour = static_cast<int>(secs / 3600);
+  t.minute = static_cast<int>(secs / 60 % 60);
+  t.second = static_cast<int>(secs % 60);
+  t.microsecond = static_cast<int>(in_day % 1000000);
+  t.has_offset = true;
+  return t;
+}
+
 // ---- Arrow column reading ------------------------------------------------------------
 
 namespace {

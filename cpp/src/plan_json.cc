@@ -7,6 +7,7 @@
 #include "featureplat/plan_json.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -45,9 +46,13 @@ class Checker {
       case 't': return literal("true");
       case 'f': return literal("false");
       case 'n': return literal("null");
-      default:
+      default: {
         if (p_[i_] == '-' || (p_[i_] >= '0' && p_[i_] <= '9')) return number();
-        return error(std::string("unexpected character '") + static_cast<char>(p_[i_]) + "'");
+        char shown[8];
+        if (p_[i_] >= 0x20 && p_[i_] < 0x7f) std::snprintf(shown, sizeof shown, "'%c'", p_[i_]);
+        else std::snprintf(shown, sizeof shown, "0x%02x", p_[i_]);
+        return error(std::string("unexpected character ") + shown);
+      }
     }
   }
 

@@ -68,7 +68,8 @@ TEST_CASE(plan_json_refuses_every_other_form) {
       {"[1e5]", "bare JSON number"},
       {"[-0]", "-0"},
       {"[01]", "leading zero"},
-      {"[NaN]", "unexpected character"},
+      {"[NaN]", "unexpected character 'N'"},
+      {"[\xbb]", "unexpected character 0xbb"},  // shown as hex: the message stays UTF-8
       {"[-Infinity]", "without digits"},
       {"[tru]", "unknown literal"},
       {"[\"abc", "unterminated string"},

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -413,4 +414,31 @@ TEST_CASE(map_keys_chosen_to_collide_do_not_make_binding_quadratic) {
   CHECK(rr.set_input(0, v).ok());
   CHECK(rr.run().ok());
   CHECK_EQ(rr.output(0).as<int64_t>()[0], 777);
+}
+
+TEST_CASE(civil_from_micros_is_defined_for_every_int64) {
+  // INT64_MIN overflowed (us - days * 86400000000) in the Python conversion; run this in
+  // the sanitizer build (HACKING.md) to see it stay defined.
+  const int64_t kMin = std::numeric_limits<int64_t>::min(), kMax = std::numeric_limits<int64_t>::max();
+  CivilTime lo = civil_from_micros(kMin);
+  CHECK_EQ(lo.year, int64_t{-290308});
+  CHECK_EQ(lo.month, 12);
+  CHECK_EQ(lo.day, 21);
+  CHECK_EQ(lo.hour, 19);
+  CHECK_EQ(lo.minute, 59);
+  CHECK_EQ(lo.second, 5);
+  CHECK_EQ(lo.microsecond, 224192);
+  CivilTime hi = civil_from_micros(kMax);
+  CHECK_EQ(hi.year, int64_t{294247});
+  CHECK_EQ(hi.microsecond, 775807);
+  for (int64_t us : {int64_t{-9000000000000000000}, int64_t{-1}, int64_t{0}, int64_t{1}, int64_t{951782400000000},
+                     int64_t{9000000000000000000}}) {  // civil_to_micros takes |year| <= 290000
+    int64_t back = 0;
+    CHECK(civil_to_micros(civil_from_micros(us), &back).ok());
+    CHECK_EQ(back, us);
+  }
+  CivilTime epoch = civil_from_micros(-1);
+  CHECK_EQ(epoch.year, int64_t{1969});
+  CHECK_EQ(epoch.second, 59);
+  CHECK_EQ(epoch.microsecond, 999999);
 }

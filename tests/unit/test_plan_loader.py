@@ -125,6 +125,20 @@ def test_deep_nesting_is_a_plan_error(tmp_path, where):
     _refused(path, "nested too deeply")
 
 
+def test_messages_quoting_bytes_that_are_not_utf8_stay_plan_errors(tmp_path):
+    # Found by fuzzing: a message quoting a stray byte (or a parameter cut inside a
+    # character) failed to become a Python str, and a UnicodeDecodeError escaped.
+    path = tmp_path / "stray.fpplan"
+    path.write_bytes(_file(b'{"meta":{},"plan":\xbb}'))
+    _refused(path, "unexpected character 0xbb")
+    doc = _doc()
+    key = {"dtype": "string", "value": "a" + "é" * 30}  # byte 40 falls inside an "é"
+    doc["steps"].append({"args": [0], "dtype": "int64", "op": "map",
+                         "params": {"keys": [key, key], "values": [{"dtype": "int64", "value": 1}] * 2}})
+    err = _refused(_write(tmp_path, doc), "duplicate key")
+    str(err).encode("utf-8")
+
+
 def test_metadata_must_be_an_object_of_strings(tmp_path):
     _refused(_write(tmp_path, _doc(), meta={"featureplat_version": {"x": "1"}}), "'meta' must be an object of strings")
     assert fp.load_plan(_write(tmp_path, _doc(), meta={"featureplat_version": "9"})).features == ["n", "y"]

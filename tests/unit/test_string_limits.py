@@ -137,3 +137,11 @@ def test_the_limit_per_batch_call_at_its_real_size(force_row):
     plan = fp.compile(fp.FeatureSet("huge", inputs={"x": fp.request("int64")}, features=feats))
     with pytest.raises(fp.InputError, match=f"more than {_core.MAX_BATCH_STRING_BYTES} bytes, the limit"):
         plan.transform({"x": [1]})
+
+
+def test_a_string_in_the_online_store_that_is_not_utf8_is_an_input_error():
+    # Feast's Value message, field 2 (string_val): the bytes 0xff 0xfe. Before: a
+    # UnicodeDecodeError from serving.
+    assert _core.feast_values([b"\x12\x02ok"], "s", ["profile:city"]) == ["ok"]
+    with pytest.raises(fp.InputError, match="^profile:city: the online store holds a string that is not valid UTF-8$"):
+        _core.feast_values([b"\x12\x02\xff\xfe"], "s", ["profile:city"])

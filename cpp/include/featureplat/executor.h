@@ -89,6 +89,11 @@ struct CivilTime {
 /// what the value is ("input 'x': ").
 Status civil_to_micros(const CivilTime& t, int64_t* out);
 
+/// The UTC civil time of `us` microseconds since the epoch, for every int64 (the inverse
+/// of civil_to_micros with offset 0; the output conversion of timestamp features to
+/// Python datetimes). Years run from -290308 to 294247.
+CivilTime civil_from_micros(int64_t us);
+
 /// Scales an integer in Arrow time unit `unit` ('s', 'm' milliseconds, 'u', 'n') to
 /// microseconds (nanoseconds are floored); false on int64 overflow.
 bool timestamp_to_micros(int64_t value, char unit, int64_t* out);

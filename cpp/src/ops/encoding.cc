@@ -34,8 +34,12 @@ std::string describe(const Scalar& s) {
       size_t len = scalar::format_double_repr(s.f, buf);
       return std::string(buf, len) + " (float64)";
     }
-    case DType::kString:
-      return "\"" + (s.s.size() > 40 ? s.s.substr(0, 40) + "..." : s.s) + "\" (string)";
+    case DType::kString: {
+      // At most 40 bytes, cut before a character, never inside one.
+      size_t cut = std::min<size_t>(s.s.size(), 40);
+      while (cut < s.s.size() && cut > 0 && (static_cast<unsigned char>(s.s[cut]) & 0xC0u) == 0x80u) --cut;
+      return "\"" + s.s.substr(0, cut) + (cut < s.s.size() ? "..." : "") + "\" (string)";
+    }
     default: return dtype_name(s.type);
   }
 }

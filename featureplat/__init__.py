@@ -11,12 +11,13 @@ training batches and on single serving requests.
 from featureplat import _core  # noqa: F401 - the compiled core, loaded first
 from featureplat.version import __version__
 from featureplat.dsl import Expr, FeatureSet, Input, coalesce, col, feast, lit, request, when
+from featureplat.dsl.rules import BatchExpectation, Expectations, Rule, expect
 from featureplat.errors import FeatureplatError, FeatureTypeError, InputError, PlanError
 from featureplat.plan import FORMAT_VERSION, FittedPlan, Plan, load_plan, ops, plan_from_bytes
 from featureplat.compile import compile  # noqa: A004
 
 __all__ = [
-    "FORMAT_VERSION", "Expr", "FittedPlan", "FeatureSet", "FeatureTypeError", "FeatureplatError", "Input", "InputError",
-    "Plan", "PlanError", "coalesce", "col", "compile", "feast", "lit", "load_plan", "ops", "plan_from_bytes",
+    "BatchExpectation", "Expectations", "FORMAT_VERSION", "Expr", "FittedPlan", "FeatureSet", "FeatureTypeError", "FeatureplatError", "Input", "InputError",
+    "Plan", "PlanError", "Rule", "coalesce", "col", "compile", "expect", "feast", "lit", "load_plan", "ops", "plan_from_bytes",
     "request", "when", "__version__",
 ]

@@ -786,6 +786,39 @@ class PyProgram {
     check(st);
   }
 
+  // One pass: outputs [0, flags) as a rows x flags uint8 matrix (null -> 0), and every
+  // output with an analyzer (None: none) fed to it.
+  py::array_t<uint8_t> validate(const py::list& batches, int threads, const py::list& analyzers, size_t flags) {
+    Batches pinned = to_batches(batches, program_->plan().inputs.size());
+    const std::vector<BatchInput>& bs = pinned.inputs;
+    int64_t total = 0;
+    for (const auto& b : bs) total += b.length;
+    std::vector<Analyzer*> states;
+    std::vector<PyAnalyzer*> claimed;
+    try {
+      for (py::handle a : analyzers) {
+        if (a.is_none()) { states.push_back(nullptr); continue; }
+        PyAnalyzer& pa = a.cast<PyAnalyzer&>();
+        pa.claim();
+        claimed.push_back(&pa);
+        states.push_back(pa.get());
+      }
+    } catch (...) {
+      for (PyAnalyzer* c : claimed) c->release();
+      throw;
+    }
+    py::array_t<uint8_t> out({static_cast<py::ssize_t>(total), static_cast<py::ssize_t>(flags)});
+    uint8_t* ptr = out.mutable_data();
+    Status st;
+    {
+      py::gil_scoped_release release;
+      st = program_->validate(bs, threads, states, flags, ptr);
+    }
+    for (PyAnalyzer* c : claimed) c->release();
+    check(st);
+    return out;
+  }
+
   void check_batches(const py::list& batches) {
     check(program_->check_batches(to_batches(batches, program_->plan().inputs.size()).inputs));
   }
@@ -1275,6 +1308,8 @@ PYBIND11_MODULE(_core, m) {
       .def("transform_matrix", &PyProgram::transform_matrix)
       .def("check_batches", &PyProgram::check_batches)
       .def("analyze", &PyProgram::analyze)
+      .def("validate", &PyProgram::validate, py::arg("batches"), py::arg("threads"), py::arg("analyzers"),
+           py::arg("flags"))
       .def("row_vector", &PyProgram::row_vector, py::arg("row"), py::arg("index") = 0)
       .def("rows_matrix", &PyProgram::rows_matrix)
       .def("row_dict", &PyProgram::row_dict, py::arg("row"), py::arg("raw") = false, py::arg("index") = 0)

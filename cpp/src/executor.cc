@@ -864,6 +864,54 @@ Status Program::analyze(const std::vector<BatchInput>& batches, int threads,
   return Status::OK();
 }
 
+Status Program::validate(const std::vector<BatchInput>& batches, int threads,
+                         const std::vector<Analyzer*>& states, size_t flags, uint8_t* out) const {
+  BatchReaders readers;
+  FP_RETURN_NOT_OK(make_batch_readers(plan_, batches, &readers));
+  const size_t no = plan_.outputs.size();
+  if (states.size() != no) return Status(ErrorCode::kInputError, "one analyzer entry (or none) per output is required");
+  if (flags > no) return Status(ErrorCode::kInputError, "more verdict outputs than outputs");
+  for (size_t j = 0; j < flags; ++j) {
+    DType t = plan_.steps[plan_.outputs[j].step].out;
+    if (t != DType::kBool) {
+      return Status(ErrorCode::kTypeError, "rule '" + plan_.outputs[j].name + "' is " + dtype_name(t) +
+                                               ", not bool: a rule must be a boolean expression");
+    }
+  }
+  std::vector<Task> tasks = make_tasks(batches, kMorsel);
+  std::vector<std::vector<std::unique_ptr<Analyzer>>> partial(tasks.size());
+  Status st = run_tasks(*this, readers, tasks, threads, [&](ExecContext& ctx, size_t t, const std::vector<ColumnReader>& rd) {
+    const Task& task = tasks[t];
+    auto& mine = partial[t];
+    for (size_t j = 0; j < no; ++j) mine.push_back(states[j] ? states[j]->empty_clone() : nullptr);
+    auto emit = [&](int64_t n, int64_t g) {
+      for (size_t j = 0; j < flags; ++j) {
+        const Slot& sl = ctx.slot(plan_.outputs[j].step);
+        const uint8_t* v = sl.as<uint8_t>();
+        uint8_t* dst = out + g * static_cast<int64_t>(flags) + static_cast<int64_t>(j);
+        for (int64_t i = 0; i < n; ++i) dst[i * static_cast<int64_t>(flags)] = static_cast<uint8_t>(sl.valid[i] && v[i]);
+      }
+      for (size_t j = 0; j < no; ++j) {
+        if (mine[j]) mine[j]->update(ctx.slot(plan_.outputs[j].step), n);
+      }
+      return Status::OK();
+    };
+    for (int64_t s = 0; s < task.len; s += kChunk) {
+      int64_t n = std::min(kChunk, task.len - s);
+      FP_RETURN_NOT_OK(ctx.process(rd, task.start + s, n, task.global + s, emit));
+    }
+    return Status::OK();
+  });
+  if (!st.ok()) return st;
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    for (size_t j = 0; j < no; ++j) {
+      if (states[j]) FP_RETURN_NOT_OK(states[j]->merge(*partial[t][j]));
+    }
+    partial[t].clear();
+  }
+  return Status::OK();
+}
+
 Status Program::transform_matrix(const std::vector<BatchInput>& batches, int threads, double* out) const {
   BatchReaders readers;
   FP_RETURN_NOT_OK(make_batch_readers(plan_, batches, &readers));

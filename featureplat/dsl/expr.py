@@ -12,6 +12,7 @@ from featureplat.plan.text import render_node
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+MAX_IS_IN_COMPARISONS = 256  # numbers and times: one comparison each
 DTYPES = COMPUTED_DTYPES
 
 
@@ -203,6 +204,50 @@ class Expr:
     def fill_nan(self, value) -> "Expr":
         """Replace NaN with ``value`` (a literal or an expression)."""
         return _call("fill_nan", self, value)
+
+    # ---- membership and ranges ------------------------------------------------------
+    def is_in(self, values) -> "Expr":
+        """True where the value equals one of ``values`` (compared as ``==`` compares: strings
+        by bytes, int64 with float64 as float64, NaN never matches). Null in, null out.
+
+        >>> col("tier").is_in(["basic", "plus"])
+        col('tier').map(keys=['basic', 'plus'], values=[True, True], default=False)
+        """
+        if isinstance(values, (str, bytes, Mapping)):
+            raise PlanError("is_in: give a list of values, not a single string or a dict")
+        try:
+            items = list(values)
+        except TypeError:
+            raise PlanError(f"is_in: give a list of values, got {type(values).__name__}") from None
+        if any(v is None for v in items):
+            raise PlanError("is_in: None is not a value to match; test for missing values with is_null()")
+        if not items:
+            return when(self.is_null()).then(lit(None, "bool")).otherwise(False)
+        kinds = {_scalar(v)["dtype"] for v in items}
+        if len(kinds) == 1 and kinds <= {"string", "bool"}:
+            keys = list(dict.fromkeys(items))  # a lookup table: exact, one probe per row
+            return _call("map", self, params={"keys": [_scalar(k) for k in keys],
+                                              "values": [_scalar(True)] * len(keys), "default": _scalar(False)})
+        if len(items) > MAX_IS_IN_COMPARISONS:
+            raise PlanError(f"is_in: {len(items)} numbers or times is more than {MAX_IS_IN_COMPARISONS}; cast the "
+                            "column to string (or int64) and give values of that type for a lookup table")
+        out = self == items[0]
+        for v in items[1:]:
+            out = out | (self == v)
+        return out
+
+    def between(self, lo, hi, closed: str = "both") -> "Expr":
+        """``lo <= value <= hi`` (``closed``: "both", "left", "right" or "none" says which bounds
+        are included). Null in, null out; NaN is never between.
+
+        >>> col("price").between(0, 500)
+        ((col('price') >= lit(0)) & (col('price') <= lit(500)))
+        """
+        if closed not in ("both", "left", "right", "none"):
+            raise PlanError(f"between: closed must be 'both', 'left', 'right' or 'none', got {closed!r}")
+        low = self >= lo if closed in ("both", "left") else self > lo
+        high = self <= hi if closed in ("both", "right") else self < hi
+        return low & high
 
     # ---- conversion and encoding ----------------------------------------------------
     def cast(self, dtype: str) -> "Expr":

@@ -31,7 +31,7 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (0, ("featureplat._core", "featureplat.errors", "featureplat.version")),
     (1, ("featureplat.plan",)),
     (2, ("featureplat.dsl",)),
-    (3, ("featureplat.compile",)),
+    (3, ("featureplat.compile", "featureplat.validation")),
     (4, ("featureplat.testing", "featureplat.examples")),
     (5, ("featureplat.feast",)),
     (6, ("featureplat.mlflow",)),

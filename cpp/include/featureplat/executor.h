@@ -180,6 +180,14 @@ class Program {
   /// on the thread count.
   Status analyze(const std::vector<BatchInput>& batches, int threads, const std::vector<Analyzer*>& states) const;
 
+  /// The validation pass: one pass that writes outputs [0, flags) (each must be bool) to
+  /// `out` as 0/1 bytes, row-major (rows x flags; a null is 0, a failure), and feeds every
+  /// output j with states[j] != nullptr to that state, as analyze() does (merged in row
+  /// order, so the states do not depend on the thread count). `states` has one entry per
+  /// output. Rule plans put each rule's verdict first and the columns to profile after.
+  Status validate(const std::vector<BatchInput>& batches, int threads, const std::vector<Analyzer*>& states,
+                  size_t flags, uint8_t* out) const;
+
   /// Rows per fused chunk.
   static constexpr int64_t kChunk = 1024;
 

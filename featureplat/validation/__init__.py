@@ -166,6 +166,15 @@ def compile_expectations(expectations: Expectations, columns: Mapping[str, str],
     for name, rule in expectations.rules.items():
         for c in rule_columns(rule.expr):
             need(c, f"rule {name!r}")
+        cols = rule_columns(rule.expr)
+        try:  # the rule alone first: its own type, before its null policy is applied
+            t = compile_feature_set(FeatureSet("rule", {c: request(columns[c]) for c in cols} or
+                                               {"__none__": request("bool")}, {f"rule:{name}": rule.expr}))
+        except PlanError as err:
+            raise PlanError(_rule_message(str(err), view)) from None
+        if t.feature_types[f"rule:{name}"] != "bool":
+            raise PlanError(f"rule {name!r} of view {view!r} is a {t.feature_types[f'rule:{name}']} expression, "
+                            f"not a boolean one: {rule.expr!r}")
         verdicts[name] = rule.expr.fill_null(rule.null == "pass")
         rules[name] = {"severity": rule.severity, "null": rule.null, "description": rule.description,
                        "expression": repr(rule.expr), "columns": rule_columns(rule.expr)}

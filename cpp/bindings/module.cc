@@ -761,28 +761,45 @@ class PyProgram {
     return out;
   }
 
+  // The analyzers of a call, claimed (one thread at a time uses a state) and released
+  // when the call ends, however it ends. `allow_none`: None entries stand for no analyzer.
+  class Claimed {
+   public:
+    Claimed(const py::list& analyzers, bool allow_none) {
+      try {
+        for (py::handle a : analyzers) {
+          if (allow_none && a.is_none()) { states.push_back(nullptr); continue; }
+          PyAnalyzer& pa = a.cast<PyAnalyzer&>();
+          pa.claim();
+          claimed_.push_back(&pa);
+          states.push_back(pa.get());
+        }
+      } catch (...) {
+        release();
+        throw;
+      }
+    }
+    ~Claimed() { release(); }
+    Claimed(const Claimed&) = delete;
+    Claimed& operator=(const Claimed&) = delete;
+    std::vector<Analyzer*> states;
+
+   private:
+    void release() {
+      for (PyAnalyzer* c : claimed_) c->release();
+      claimed_.clear();
+    }
+    std::vector<PyAnalyzer*> claimed_;
+  };
+
   void analyze(const py::list& batches, int threads, const py::list& analyzers) {
     Batches pinned = to_batches(batches, program_->plan().inputs.size());
-    const std::vector<BatchInput>& bs = pinned.inputs;
-    std::vector<Analyzer*> states;
-    std::vector<PyAnalyzer*> claimed;
-    try {
-      for (py::handle a : analyzers) {
-        PyAnalyzer& pa = a.cast<PyAnalyzer&>();
-        pa.claim();
-        claimed.push_back(&pa);
-        states.push_back(pa.get());
-      }
-    } catch (...) {
-      for (PyAnalyzer* c : claimed) c->release();
-      throw;
-    }
+    Claimed claimed(analyzers, false);
     Status st;
     {
       py::gil_scoped_release release;
-      st = program_->analyze(bs, threads, states);
+      st = program_->analyze(pinned.inputs, threads, claimed.states);
     }
-    for (PyAnalyzer* c : claimed) c->release();
     check(st);
   }
 
@@ -790,31 +807,16 @@ class PyProgram {
   // output with an analyzer (None: none) fed to it.
   py::array_t<uint8_t> validate(const py::list& batches, int threads, const py::list& analyzers, size_t flags) {
     Batches pinned = to_batches(batches, program_->plan().inputs.size());
-    const std::vector<BatchInput>& bs = pinned.inputs;
     int64_t total = 0;
-    for (const auto& b : bs) total += b.length;
-    std::vector<Analyzer*> states;
-    std::vector<PyAnalyzer*> claimed;
-    try {
-      for (py::handle a : analyzers) {
-        if (a.is_none()) { states.push_back(nullptr); continue; }
-        PyAnalyzer& pa = a.cast<PyAnalyzer&>();
-        pa.claim();
-        claimed.push_back(&pa);
-        states.push_back(pa.get());
-      }
-    } catch (...) {
-      for (PyAnalyzer* c : claimed) c->release();
-      throw;
-    }
+    for (const auto& b : pinned.inputs) total += b.length;
+    Claimed claimed(analyzers, true);
     py::array_t<uint8_t> out({static_cast<py::ssize_t>(total), static_cast<py::ssize_t>(flags)});
     uint8_t* ptr = out.mutable_data();
     Status st;
     {
       py::gil_scoped_release release;
-      st = program_->validate(bs, threads, states, flags, ptr);
+      st = program_->validate(pinned.inputs, threads, claimed.states, flags, ptr);
     }
-    for (PyAnalyzer* c : claimed) c->release();
     check(st);
     return out;
   }

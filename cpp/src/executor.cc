@@ -836,32 +836,10 @@ Status Program::transform(const std::vector<BatchInput>& batches, int threads,
 
 Status Program::analyze(const std::vector<BatchInput>& batches, int threads,
                         const std::vector<Analyzer*>& states) const {
-  BatchReaders readers;
-  FP_RETURN_NOT_OK(make_batch_readers(plan_, batches, &readers));
-  size_t no = plan_.outputs.size();
-  if (states.size() != no) return Status(ErrorCode::kInputError, "one analyzer per output is required");
-  std::vector<Task> tasks = make_tasks(batches, kMorsel);
-  std::vector<std::vector<std::unique_ptr<Analyzer>>> partial(tasks.size());
-  Status st = run_tasks(*this, readers, tasks, threads, [&](ExecContext& ctx, size_t t, const std::vector<ColumnReader>& rd) {
-    const Task& task = tasks[t];
-    auto& mine = partial[t];
-    for (size_t j = 0; j < no; ++j) mine.push_back(states[j]->empty_clone());
-    auto emit = [&](int64_t n, int64_t) {
-      for (size_t j = 0; j < no; ++j) mine[j]->update(ctx.slot(plan_.outputs[j].step), n);
-      return Status::OK();
-    };
-    for (int64_t s = 0; s < task.len; s += kChunk) {
-      int64_t n = std::min(kChunk, task.len - s);
-      FP_RETURN_NOT_OK(ctx.process(rd, task.start + s, n, task.global + s, emit));
-    }
-    return Status::OK();
-  });
-  if (!st.ok()) return st;
-  for (size_t t = 0; t < tasks.size(); ++t) {
-    for (size_t j = 0; j < no; ++j) FP_RETURN_NOT_OK(states[j]->merge(*partial[t][j]));
-    partial[t].clear();
+  for (const Analyzer* a : states) {
+    if (a == nullptr) return Status(ErrorCode::kInputError, "one analyzer per output is required");
   }
-  return Status::OK();
+  return validate(batches, threads, states, 0, nullptr);  // the same pass, with no verdicts written
 }
 
 Status Program::validate(const std::vector<BatchInput>& batches, int threads,
@@ -869,7 +847,7 @@ Status Program::validate(const std::vector<BatchInput>& batches, int threads,
   BatchReaders readers;
   FP_RETURN_NOT_OK(make_batch_readers(plan_, batches, &readers));
   const size_t no = plan_.outputs.size();
-  if (states.size() != no) return Status(ErrorCode::kInputError, "one analyzer entry (or none) per output is required");
+  if (states.size() != no) return Status(ErrorCode::kInputError, "one analyzer per output is required");
   if (flags > no) return Status(ErrorCode::kInputError, "more verdict outputs than outputs");
   for (size_t j = 0; j < flags; ++j) {
     DType t = plan_.steps[plan_.outputs[j].step].out;

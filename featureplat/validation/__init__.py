@@ -31,7 +31,6 @@ expectation's verdict are computed by the core.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -45,6 +44,7 @@ from featureplat.dsl.feature_set import FeatureSet, request
 from featureplat.dsl.rules import BatchExpectation, Expectations
 from featureplat.errors import InputError, PlanError
 from featureplat.plan import Plan
+from featureplat.plan.plan import _force_row
 from featureplat.plan.inputs import to_batches
 from featureplat.plan.threads import thread_count
 
@@ -199,12 +199,11 @@ def compile_expectations(expectations: Expectations, columns: Mapping[str, str],
         return n_flags + list(profile).index(key)
 
     def stat(output: int, what: str, dtype: str) -> str:
-        s = _Stat(f"s{len(stats)}", output, what, dtype)
         for old in stats:
             if (old.output, old.what) == (output, what):
                 return old.name
-        stats.append(s)
-        return s.name
+        stats.append(_Stat(f"s{len(stats)}", output, what, dtype))
+        return stats[-1].name
 
     rows_stat = stat(0, "nonnull", "int64")  # the ok verdict is never null: its count is the row count
     values: dict[str, Expr] = {}
@@ -377,15 +376,11 @@ class ValidationResult:
         return [n for n, e in self.expectations.items() if not e["passed"]]
 
 
-def _force_row() -> bool:
-    return os.environ.get("FEATUREPLAT_FORCE_ROW", "") not in ("", "0")
-
-
 class Validator:
     """Streams batches through a :class:`RuleSet`: :meth:`check` gives each batch's row
     verdicts, :meth:`result` the counts and batch expectations over all of them."""
 
-    def __init__(self, ruleset: RuleSet, *, threads: int = 1, exact_budget: int = 10_000_000):
+    def __init__(self, ruleset: RuleSet, *, threads: int = 1):
         self.ruleset = ruleset
         self.threads = thread_count(threads)
         self._program = _core.Program(ruleset.row_plan.to_dict())

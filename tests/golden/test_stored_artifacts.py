@@ -65,7 +65,7 @@ def test_stored_on_demand_view_source_serves_the_same_vectors():
 
 @pytest.fixture(scope="module")
 def stored_model(tmp_path_factory):
-    mlflow = pytest.importorskip("mlflow")
+    import mlflow  # a declared dependency: missing, this fails rather than skips
     # A copy: loading compiles the model's code file, which must not write into the repo.
     local = tmp_path_factory.mktemp("golden_model") / "model_churn"
     shutil.copytree(ART / "model_churn", local)

@@ -6,9 +6,7 @@ import importlib.util
 import random
 from pathlib import Path
 
-import pytest
-
-pytest.importorskip("atheris")
+import atheris  # noqa: F401 - requirements-dev.txt: missing, this fails rather than skips
 
 TARGET = Path(__file__).resolve().parents[2] / "fuzz" / "fuzz_plan_loader.py"
 spec = importlib.util.spec_from_file_location("fuzz_plan_loader", TARGET)

@@ -69,7 +69,7 @@ def test_int64_errors_name_the_row_on_every_path():
 
 
 def test_pandas_nullable_integers_arrive_as_float_with_nan():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd  # a declared dependency: missing, this fails rather than skips
     frame = pd.DataFrame({"n": [1, None, 3], "x": [0.5, 0.5, 0.5]})
     assert frame["n"].dtype == np.float64
     assert PLAN.transform(frame).column("n1").to_pylist() == [2, None, 4]
